@@ -1,0 +1,746 @@
+/**
+ * @file detail/skeleton_graph.hpp
+ * @brief Internals of the skeleton-graph module: pixel-graph construction
+ *        over a contiguous n-D image, skan's junction MST, path tracing,
+ *        connected components and numpy's pairwise summation.
+ *
+ * Everything here works on raw contiguous row-major memory with 64-bit
+ * indices; the public wrappers are in pixel_graph.hpp, skeleton.hpp and
+ * summarize.hpp.
+ */
+#ifndef XSKAN_DETAIL_SKELETON_GRAPH_HPP
+#define XSKAN_DETAIL_SKELETON_GRAPH_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xexpression.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xutils.hpp>
+
+#include "common.hpp"
+
+namespace xskan
+{
+    /**
+     * @brief Compressed sparse row graph (symmetric for undirected graphs;
+     *        column indices sorted within every row).
+     */
+    struct csr_graph
+    {
+        std::vector<std::int64_t> indptr;   ///< size n_nodes + 1
+        std::vector<std::int64_t> indices;  ///< neighbour node ids
+        std::vector<double> data;           ///< edge weights
+        /// Number of nodes (rows).
+        std::size_t n_nodes() const noexcept { return indptr.empty() ? 0 : indptr.size() - 1; }
+        /// Number of stored (directed) entries; an undirected edge is stored twice.
+        std::size_t n_edges() const noexcept { return indices.size(); }
+    };
+
+    /**
+     * @brief Options shared by skeleton_to_csgraph and the skeleton class.
+     */
+    struct skeleton_options
+    {
+        /// Pixel spacing: empty = 1 on every axis; one value = same on every
+        /// axis; else one per axis. Every value must be finite and > 0.
+        std::vector<double> spacing = {};
+        /// Treat the pixel value as a height: edge weight = hypot(value difference, distance).
+        bool value_is_height = false;
+    };
+
+    namespace detail
+    {
+        /// How node values are derived from the image's value type.
+        enum class value_kind : std::uint8_t
+        {
+            boolean,  ///< bool image: every node value is 1.0
+            integer,  ///< integer image: value converted to double
+            float32,  ///< float image: exact widening; height differences in float
+            float64   ///< double (or wider) image
+        };
+
+        template <class T>
+        constexpr value_kind value_kind_of() noexcept
+        {
+            if (std::is_same<T, bool>::value)
+            {
+                return value_kind::boolean;
+            }
+            if (std::is_integral<T>::value)
+            {
+                return value_kind::integer;
+            }
+            if (std::is_same<T, float>::value)
+            {
+                return value_kind::float32;
+            }
+            return value_kind::float64;
+        }
+
+        /// Spacing normalised to one positive finite value per axis; throws std::invalid_argument.
+        inline std::vector<double> normalize_spacing(const std::vector<double>& spacing, std::size_t ndim,
+                                                     const char* func)
+        {
+            std::vector<double> out;
+            if (spacing.empty())
+            {
+                out.assign(ndim, 1.0);
+            }
+            else if (spacing.size() == 1)
+            {
+                out.assign(ndim, spacing[0]);
+            }
+            else if (spacing.size() == ndim)
+            {
+                out = spacing;
+            }
+            else
+            {
+                throw std::invalid_argument(std::string("xskan::") + func + ": spacing has " +
+                                            std::to_string(spacing.size()) + " values for a " + std::to_string(ndim) +
+                                            "-D image (give none, one, or one per axis)");
+            }
+            for (std::size_t a = 0; a < out.size(); ++a)
+            {
+                if (!(out[a] > 0.0) || !std::isfinite(out[a]))
+                {
+                    throw std::invalid_argument(std::string("xskan::") + func + ": spacing[" + std::to_string(a) +
+                                                "] = " + std::to_string(out[a]) +
+                                                " is not allowed (every spacing must be finite and > 0)");
+                }
+            }
+            return out;
+        }
+
+        /**
+         * numpy's pairwise summation of float64 (`DOUBLE_pairwise_sum`, numpy 1.24):
+         * n < 8 sequential from 0.0; n <= 128 eight running sums combined as
+         * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the tail; above, split at
+         * n2 = n/2 - (n/2)%8 and recurse.
+         */
+        inline double numpy_pairwise_sum(const double* a, std::size_t n) noexcept
+        {
+            if (n < 8)
+            {
+                double res = 0.;
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    res += a[i];
+                }
+                return res;
+            }
+            if (n <= 128)
+            {
+                double r[8];
+                for (std::size_t j = 0; j < 8; ++j)
+                {
+                    r[j] = a[j];
+                }
+                std::size_t i = 8;
+                for (; i < n - (n % 8); i += 8)
+                {
+                    for (std::size_t j = 0; j < 8; ++j)
+                    {
+                        r[j] += a[i + j];
+                    }
+                }
+                double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+                for (; i < n; ++i)
+                {
+                    res += a[i];
+                }
+                return res;
+            }
+            std::size_t n2 = n / 2;
+            n2 -= n2 % 8;
+            return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
+        }
+
+        /// One segment of `np.add.reduceat`: a[0] + pairwise(a[1..n)); n >= 1.
+        inline double numpy_reduceat_sum(const double* a, std::size_t n) noexcept
+        {
+            if (n == 0)
+            {
+                return 0.0;
+            }
+            double out = a[0];
+            if (n > 1)
+            {
+                out += numpy_pairwise_sum(a + 1, n - 1);
+            }
+            return out;
+        }
+
+        /// A contiguous row-major view of an expression's data (copying only when needed).
+        template <class T>
+        struct contiguous_image
+        {
+            xt::xarray<T, xt::layout_type::row_major> storage;
+            const T* ptr = nullptr;
+            std::vector<std::size_t> shape;
+            std::size_t size = 0;
+        };
+
+        template <class D>
+        bool is_row_major_contiguous(const D& d)
+        {
+            const auto& shape = d.shape();
+            const auto& strides = d.strides();
+            std::ptrdiff_t expected = 1;
+            for (std::size_t a = shape.size(); a-- > 0;)
+            {
+                if (shape[a] != 1 && static_cast<std::ptrdiff_t>(strides[a]) != expected)
+                {
+                    return false;
+                }
+                expected *= static_cast<std::ptrdiff_t>(shape[a]);
+            }
+            return true;
+        }
+
+        template <class T, class E>
+        void make_contiguous(const xt::xexpression<E>& expr, contiguous_image<T>& out)
+        {
+            const auto& d = expr.derived_cast();
+            out.shape.assign(d.shape().begin(), d.shape().end());
+            out.size = checked_size(out.shape, "skeleton");
+            if constexpr (xt::has_data_interface<E>::value &&
+                          std::is_same<std::decay_t<typename E::value_type>, T>::value)
+            {
+                if (is_row_major_contiguous(d))
+                {
+                    out.ptr = d.data() + d.data_offset();
+                    return;
+                }
+            }
+            out.storage = xt::cast<T>(d);
+            out.ptr = out.storage.data();
+        }
+
+        /// Pixel graph of the non-zero pixels (before the junction MST).
+        struct raw_pixel_graph
+        {
+            csr_graph graph;
+            xt::xtensor<std::int64_t, 2> coordinates;
+            std::vector<double> values;
+        };
+
+        /// Height difference v_i - v_j as skan computes it (in float for float32 images).
+        inline double height_difference(double vi, double vj, value_kind kind) noexcept
+        {
+            if (kind == value_kind::float32)
+            {
+                return static_cast<double>(static_cast<float>(vi) - static_cast<float>(vj));
+            }
+            return vi - vj;
+        }
+
+        /**
+         * Build the full-connectivity pixel graph of the non-zero pixels of a
+         * contiguous row-major image. Node id = rank in C order. Works line by
+         * line (a line = all pixels sharing the leading ndim-1 coordinates):
+         * neighbours of a pixel are found by merging the sorted column lists
+         * of the 3^(ndim-1) neighbouring lines, so no full-size label image
+         * is needed. O(image size) scan + O(N · 3^ndim) graph work.
+         */
+        template <class T>
+        void build_raw_pixel_graph(const T* data, const std::vector<std::size_t>& shape,
+                                   const std::vector<double>& spacing, bool value_is_height, value_kind kind,
+                                   raw_pixel_graph& out)
+        {
+            const std::size_t ndim = shape.size();
+            const std::size_t width = shape[ndim - 1];
+            std::size_t n_lines = 1;
+            for (std::size_t a = 0; a + 1 < ndim; ++a)
+            {
+                n_lines *= shape[a];
+            }
+            // Pass 1: count the non-zero pixels of every line.
+            std::vector<std::int64_t> line_start(n_lines + 1, 0);
+            {
+                const T* p = data;
+                std::int64_t total = 0;
+                for (std::size_t l = 0; l < n_lines; ++l)
+                {
+                    line_start[l] = total;
+                    std::int64_t cnt = 0;
+                    for (std::size_t c = 0; c < width; ++c)
+                    {
+                        cnt += (p[c] != T(0)) ? 1 : 0;
+                    }
+                    total += cnt;
+                    p += width;
+                }
+                line_start[n_lines] = total;
+            }
+            const std::size_t n = static_cast<std::size_t>(line_start[n_lines]);
+
+            // Pass 2: coordinates and values of every node.
+            out.coordinates = xt::xtensor<std::int64_t, 2>::from_shape({n, ndim});
+            out.values.assign(n, 1.0);
+            {
+                std::int64_t* coords = out.coordinates.data();
+                std::vector<std::int64_t> lead(ndim > 1 ? ndim - 1 : 1, 0);
+                const T* p = data;
+                std::size_t node = 0;
+                for (std::size_t l = 0; l < n_lines; ++l)
+                {
+                    if (line_start[l + 1] != line_start[l])
+                    {
+                        for (std::size_t c = 0; c < width; ++c)
+                        {
+                            if (p[c] != T(0))
+                            {
+                                std::int64_t* row = coords + node * ndim;
+                                for (std::size_t a = 0; a + 1 < ndim; ++a)
+                                {
+                                    row[a] = lead[a];
+                                }
+                                row[ndim - 1] = static_cast<std::int64_t>(c);
+                                if (kind != value_kind::boolean)
+                                {
+                                    out.values[node] = static_cast<double>(p[c]);
+                                }
+                                ++node;
+                            }
+                        }
+                    }
+                    p += width;
+                    for (std::size_t a = ndim - 1; a-- > 0;)
+                    {
+                        if (++lead[a] < static_cast<std::int64_t>(shape[a]))
+                        {
+                            break;
+                        }
+                        lead[a] = 0;
+                    }
+                }
+            }
+
+            // Neighbour line offsets in lexicographic order (so neighbour ids come out sorted).
+            const std::size_t nlead = ndim - 1;
+            std::size_t n_off = 1;
+            for (std::size_t a = 0; a < nlead; ++a)
+            {
+                n_off *= 3;
+            }
+            std::vector<std::int64_t> line_stride(nlead, 1);
+            for (std::size_t a = nlead; a-- > 0;)
+            {
+                line_stride[a] = (a + 1 < nlead) ? line_stride[a + 1] * static_cast<std::int64_t>(shape[a + 1]) : 1;
+            }
+            std::vector<int> offsets(n_off * (nlead > 0 ? nlead : 1), 0);
+            std::vector<std::int64_t> line_delta(n_off, 0);
+            std::vector<double> dist(n_off * 3, 0.0);
+            for (std::size_t k = 0; k < n_off; ++k)
+            {
+                std::size_t rem = k;
+                std::int64_t delta = 0;
+                for (std::size_t a = nlead; a-- > 0;)
+                {
+                    const int o = static_cast<int>(rem % 3) - 1;
+                    rem /= 3;
+                    offsets[k * nlead + a] = o;
+                    delta += o * line_stride[a];
+                }
+                line_delta[k] = delta;
+                for (int dc = -1; dc <= 1; ++dc)
+                {
+                    // numpy: sqrt(sum((offset * spacing)**2, axis=1)), axis 0 first.
+                    std::vector<double> sq(ndim);
+                    for (std::size_t a = 0; a < nlead; ++a)
+                    {
+                        const double w = offsets[k * nlead + a] * spacing[a];
+                        sq[a] = w * w;
+                    }
+                    const double w = dc * spacing[ndim - 1];
+                    sq[ndim - 1] = w * w;
+                    dist[k * 3 + static_cast<std::size_t>(dc + 1)] = std::sqrt(numpy_pairwise_sum(sq.data(), ndim));
+                }
+            }
+
+            csr_graph& g = out.graph;
+            g.indptr.assign(n + 1, 0);
+            g.indices.clear();
+            g.data.clear();
+            g.indices.reserve(n * 2 + 16);
+            g.data.reserve(n * 2 + 16);
+            const std::int64_t* coords = out.coordinates.data();
+            auto col_of = [&](std::int64_t id) { return coords[static_cast<std::size_t>(id) * ndim + ndim - 1]; };
+            std::vector<std::int64_t> cursor(n_off), cursor_end(n_off);
+            std::vector<std::size_t> valid(n_off);
+            std::vector<std::int64_t> lead(nlead > 0 ? nlead : 1, 0);
+            for (std::size_t l = 0; l < n_lines; ++l)
+            {
+                const std::int64_t begin = line_start[l];
+                const std::int64_t end = line_start[l + 1];
+                if (begin != end)
+                {
+                    std::size_t n_valid = 0;
+                    for (std::size_t k = 0; k < n_off; ++k)
+                    {
+                        bool ok = true;
+                        for (std::size_t a = 0; a < nlead; ++a)
+                        {
+                            const std::int64_t c = lead[a] + offsets[k * nlead + a];
+                            if (c < 0 || c >= static_cast<std::int64_t>(shape[a]))
+                            {
+                                ok = false;
+                                break;
+                            }
+                        }
+                        if (ok)
+                        {
+                            const std::size_t lk = static_cast<std::size_t>(static_cast<std::int64_t>(l) + line_delta[k]);
+                            if (line_start[lk] != line_start[lk + 1])
+                            {
+                                valid[n_valid] = k;
+                                cursor[n_valid] = line_start[lk];
+                                cursor_end[n_valid] = line_start[lk + 1];
+                                ++n_valid;
+                            }
+                        }
+                    }
+                    for (std::int64_t i = begin; i < end; ++i)
+                    {
+                        const std::int64_t c = col_of(i);
+                        for (std::size_t v = 0; v < n_valid; ++v)
+                        {
+                            std::int64_t p = cursor[v];
+                            const std::int64_t pe = cursor_end[v];
+                            while (p < pe && col_of(p) < c - 1)
+                            {
+                                ++p;
+                            }
+                            cursor[v] = p;
+                            for (; p < pe; ++p)
+                            {
+                                const std::int64_t cp = col_of(p);
+                                if (cp > c + 1)
+                                {
+                                    break;
+                                }
+                                if (p == i)
+                                {
+                                    continue;
+                                }
+                                double w = dist[valid[v] * 3 + static_cast<std::size_t>(cp - c + 1)];
+                                if (value_is_height)
+                                {
+                                    w = std::hypot(height_difference(out.values[static_cast<std::size_t>(i)],
+                                                                     out.values[static_cast<std::size_t>(p)], kind),
+                                                   w);
+                                }
+                                g.indices.push_back(p);
+                                g.data.push_back(w);
+                            }
+                        }
+                        g.indptr[static_cast<std::size_t>(i) + 1] = static_cast<std::int64_t>(g.indices.size());
+                    }
+                }
+                for (std::size_t a = nlead; a-- > 0;)
+                {
+                    if (++lead[a] < static_cast<std::int64_t>(shape[a]))
+                    {
+                        break;
+                    }
+                    lead[a] = 0;
+                }
+            }
+        }
+
+        /// Row lengths of a CSR graph.
+        inline std::vector<std::int32_t> csr_degrees(const csr_graph& g)
+        {
+            const std::size_t n = g.n_nodes();
+            std::vector<std::int32_t> deg(n);
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                deg[i] = static_cast<std::int32_t>(g.indptr[i + 1] - g.indptr[i]);
+            }
+            return deg;
+        }
+
+        /// Position of `col` in row `row` of g (or -1).
+        inline std::int64_t csr_find(const csr_graph& g, std::int64_t row, std::int64_t col) noexcept
+        {
+            const auto r = static_cast<std::size_t>(row);
+            const std::int64_t* b = g.indices.data() + g.indptr[r];
+            const std::int64_t* e = g.indices.data() + g.indptr[r + 1];
+            for (const std::int64_t* p = b; p != e; ++p)
+            {
+                if (*p == col)
+                {
+                    return p - g.indices.data();
+                }
+            }
+            return -1;
+        }
+
+        /// Find with path halving.
+        inline std::int64_t uf_find(std::vector<std::int64_t>& parent, std::int64_t x) noexcept
+        {
+            while (parent[static_cast<std::size_t>(x)] != x)
+            {
+                auto& px = parent[static_cast<std::size_t>(x)];
+                px = parent[static_cast<std::size_t>(px)];
+                x = px;
+            }
+            return x;
+        }
+
+        /**
+         * skan's `_mst_junctions` with the stable tie rule: among the edges
+         * whose two ends have degree >= 3, keep a minimum spanning forest found
+         * by Kruskal over the edges sorted by (weight, smaller id, larger id)
+         * (NaN weights last), delete the other junction-junction edges (both
+         * directions). Modifies g in place.
+         */
+        inline void mst_junctions(csr_graph& g)
+        {
+            const std::size_t n = g.n_nodes();
+            if (n == 0)
+            {
+                return;
+            }
+            const std::vector<std::int32_t> deg = csr_degrees(g);
+            std::vector<std::int64_t> junctions;
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                if (deg[i] >= 3)
+                {
+                    junctions.push_back(static_cast<std::int64_t>(i));
+                }
+            }
+            if (junctions.size() < 2)
+            {
+                return;
+            }
+            struct jedge
+            {
+                double w;
+                std::int64_t i, j;   // i < j, compact junction indices ji, jj
+                std::int64_t ji, jj;
+                std::int64_t pos;    // CSR position of (i, j)
+            };
+            std::vector<jedge> edges;
+            for (std::size_t a = 0; a < junctions.size(); ++a)
+            {
+                const std::int64_t i = junctions[a];
+                for (std::int64_t p = g.indptr[static_cast<std::size_t>(i)];
+                     p < g.indptr[static_cast<std::size_t>(i) + 1]; ++p)
+                {
+                    const std::int64_t j = g.indices[static_cast<std::size_t>(p)];
+                    if (j > i && deg[static_cast<std::size_t>(j)] >= 3)
+                    {
+                        const auto it = std::lower_bound(junctions.begin(), junctions.end(), j);
+                        edges.push_back({g.data[static_cast<std::size_t>(p)], i, j, static_cast<std::int64_t>(a),
+                                         static_cast<std::int64_t>(it - junctions.begin()), p});
+                    }
+                }
+            }
+            if (edges.empty())
+            {
+                return;
+            }
+            std::sort(edges.begin(), edges.end(), [](const jedge& x, const jedge& y) {
+                const bool xn = std::isnan(x.w), yn = std::isnan(y.w);
+                if (xn != yn)
+                {
+                    return yn;  // non-NaN first
+                }
+                if (!xn && x.w != y.w)
+                {
+                    return x.w < y.w;
+                }
+                if (x.i != y.i)
+                {
+                    return x.i < y.i;
+                }
+                return x.j < y.j;
+            });
+            std::vector<std::int64_t> parent(junctions.size());
+            std::iota(parent.begin(), parent.end(), std::int64_t(0));
+            std::vector<std::uint8_t> drop(g.n_edges(), 0);
+            bool any_drop = false;
+            for (const jedge& e : edges)
+            {
+                const std::int64_t ri = uf_find(parent, e.ji);
+                const std::int64_t rj = uf_find(parent, e.jj);
+                if (ri != rj)
+                {
+                    parent[static_cast<std::size_t>(ri)] = rj;
+                }
+                else
+                {
+                    drop[static_cast<std::size_t>(e.pos)] = 1;
+                    drop[static_cast<std::size_t>(csr_find(g, e.j, e.i))] = 1;
+                    any_drop = true;
+                }
+            }
+            if (!any_drop)
+            {
+                return;
+            }
+            std::size_t w = 0;
+            std::int64_t row_begin = 0;
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                const std::int64_t row_end = g.indptr[i + 1];
+                for (std::int64_t p = row_begin; p < row_end; ++p)
+                {
+                    if (!drop[static_cast<std::size_t>(p)])
+                    {
+                        g.indices[w] = g.indices[static_cast<std::size_t>(p)];
+                        g.data[w] = g.data[static_cast<std::size_t>(p)];
+                        ++w;
+                    }
+                }
+                row_begin = row_end;
+                g.indptr[i + 1] = static_cast<std::int64_t>(w);
+            }
+            g.indices.resize(w);
+            g.data.resize(w);
+        }
+
+        /// Traced paths in CSR form plus their lengths.
+        struct traced_paths
+        {
+            std::vector<std::int64_t> indptr{0};
+            std::vector<std::int64_t> indices;
+            std::vector<double> lengths;
+        };
+
+        /**
+         * skan's `_build_paths`: phase 1 walks from every node of degree 1 or
+         * >= 3 (id order) along each unvisited edge (CSR order) through
+         * degree-2 nodes; phase 2 walks the remaining isolated cycles (start
+         * node repeated at the end). Lengths are sequential sums of the CSR
+         * weights in path order.
+         */
+        inline void trace_paths(const csr_graph& g, const std::vector<std::int32_t>& deg, traced_paths& out)
+        {
+            const std::size_t n = g.n_nodes();
+            out.indptr.assign(1, 0);
+            out.indices.clear();
+            out.lengths.clear();
+            out.indices.reserve(n + n / 8 + 16);
+            std::vector<std::uint8_t> visited(g.n_edges(), 0);
+            const std::int64_t* indptr = g.indptr.data();
+            const std::int64_t* indices = g.indices.data();
+            const double* data = g.data.data();
+
+            auto mark_reverse = [&](std::int64_t from, std::int64_t to) {
+                for (std::int64_t q = indptr[from]; q < indptr[from + 1]; ++q)
+                {
+                    if (indices[q] == to)
+                    {
+                        visited[static_cast<std::size_t>(q)] = 1;
+                        return;
+                    }
+                }
+            };
+            // Walk starting with CSR entry p = (node -> neighbour).
+            auto walk = [&](std::int64_t node, std::int64_t p) {
+                const std::int64_t start = node;
+                out.indices.push_back(node);
+                double d = 0.0;
+                while (!visited[static_cast<std::size_t>(p)])
+                {
+                    const std::int64_t nb = indices[p];
+                    visited[static_cast<std::size_t>(p)] = 1;
+                    mark_reverse(nb, node);
+                    out.indices.push_back(nb);
+                    d += data[p];
+                    if (deg[static_cast<std::size_t>(nb)] != 2 || nb == start)
+                    {
+                        break;
+                    }
+                    // next = the other neighbour of nb
+                    const std::int64_t q0 = indptr[nb];
+                    const std::int64_t q = (indices[q0] != node) ? q0 : q0 + 1;
+                    node = nb;
+                    p = q;
+                }
+                out.lengths.push_back(d);
+                out.indptr.push_back(static_cast<std::int64_t>(out.indices.size()));
+            };
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                const std::int32_t d = deg[i];
+                if (d > 2 || d == 1)
+                {
+                    for (std::int64_t p = indptr[i]; p < indptr[i + 1]; ++p)
+                    {
+                        if (!visited[static_cast<std::size_t>(p)])
+                        {
+                            walk(static_cast<std::int64_t>(i), p);
+                        }
+                    }
+                }
+            }
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                if (deg[i] > 0)
+                {
+                    const std::int64_t p = indptr[i];
+                    if (!visited[static_cast<std::size_t>(p)])
+                    {
+                        walk(static_cast<std::int64_t>(i), p);
+                    }
+                }
+            }
+        }
+
+        /**
+         * Connected-component labels as scipy.sparse.csgraph.connected_components
+         * (undirected): labels in order of each component's smallest node id,
+         * isolated nodes get their own label.
+         */
+        inline std::vector<std::int64_t> connected_component_labels(const csr_graph& g)
+        {
+            const std::size_t n = g.n_nodes();
+            std::vector<std::int64_t> label(n, -1);
+            std::vector<std::int64_t> stack;
+            std::int64_t next = 0;
+            for (std::size_t s = 0; s < n; ++s)
+            {
+                if (label[s] >= 0)
+                {
+                    continue;
+                }
+                label[s] = next;
+                stack.push_back(static_cast<std::int64_t>(s));
+                while (!stack.empty())
+                {
+                    const std::int64_t u = stack.back();
+                    stack.pop_back();
+                    for (std::int64_t p = g.indptr[static_cast<std::size_t>(u)];
+                         p < g.indptr[static_cast<std::size_t>(u) + 1]; ++p)
+                    {
+                        const auto v = static_cast<std::size_t>(g.indices[static_cast<std::size_t>(p)]);
+                        if (label[v] < 0)
+                        {
+                            label[v] = next;
+                            stack.push_back(static_cast<std::int64_t>(v));
+                        }
+                    }
+                }
+                ++next;
+            }
+            return label;
+        }
+    }  // namespace detail
+}  // namespace xskan
+
+#endif
