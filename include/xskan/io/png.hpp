@@ -1,0 +1,333 @@
+/**
+ * @file io/png.hpp
+ * @brief PNG output (8/16-bit gray, RGB, RGBA; written atomically) and input
+ *        (gray kept as is, colour converted with scikit-image's rgb2gray) on libpng.
+ *
+ * Matches: `skimage.io.imsave` / `imread` for the pixel values (no gamma or
+ * colour-space conversion is applied). Input differences: palette images
+ * are expanded to RGB; an alpha channel is ignored (dropped) before rgb2gray
+ * (scikit-image 0.19's rgb2gray would refuse RGBA); 1/2/4-bit gray is
+ * expanded to 0..(2^bits - 1) values in uint8.
+ * Needs libpng: link `xskan::io`.
+ */
+#ifndef XSKAN_IO_PNG_HPP
+#define XSKAN_IO_PNG_HPP
+
+#include <csetjmp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <png.h>
+
+#include <xtensor/xarray.hpp>
+
+#include "any_array.hpp"
+#include "atomic_file.hpp"
+#include "color.hpp"
+
+namespace xskan
+{
+    namespace io
+    {
+        /// Options of write_png.
+        struct png_write_options
+        {
+            /// zlib level 0 (none, fastest) .. 9 (smallest). 1 is a good speed/size trade-off for overlays.
+            int compression_level = 1;
+        };
+
+        namespace detail
+        {
+            struct png_error_state
+            {
+                char message[256] = {};
+            };
+
+            inline void xskan_png_error(png_structp png, png_const_charp msg)
+            {
+                auto* st = static_cast<png_error_state*>(png_get_error_ptr(png));
+                if (st != nullptr)
+                {
+                    std::snprintf(st->message, sizeof st->message, "%s", msg != nullptr ? msg : "libpng error");
+                }
+                std::longjmp(png_jmpbuf(png), 1);
+            }
+
+            inline void xskan_png_warning(png_structp, png_const_charp) {}
+
+            struct file_closer
+            {
+                void operator()(std::FILE* f) const noexcept
+                {
+                    if (f != nullptr)
+                    {
+                        std::fclose(f);
+                    }
+                }
+            };
+
+            /// Raw decoded PNG: rows x cols x channels samples of 1 or 2 bytes (native order).
+            struct png_raw
+            {
+                std::uint32_t width = 0, height = 0;
+                int channels = 1, bit_depth = 8;
+                std::vector<unsigned char> pixels;
+            };
+
+            // Plain-C style on purpose: libpng reports errors with longjmp, so no
+            // object with a destructor may be created between setjmp and the end.
+            inline bool png_decode(std::FILE* fp, png_raw& out, std::vector<png_bytep>& rows, png_error_state& err)
+            {
+                png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, xskan_png_error, xskan_png_warning);
+                if (png == nullptr)
+                {
+                    std::snprintf(err.message, sizeof err.message, "cannot allocate the PNG reader");
+                    return false;
+                }
+                png_infop info = png_create_info_struct(png);
+                if (info == nullptr)
+                {
+                    png_destroy_read_struct(&png, nullptr, nullptr);
+                    std::snprintf(err.message, sizeof err.message, "cannot allocate the PNG reader");
+                    return false;
+                }
+                if (setjmp(png_jmpbuf(png)))
+                {
+                    png_destroy_read_struct(&png, &info, nullptr);
+                    return false;
+                }
+                png_init_io(png, fp);
+                png_read_info(png, info);
+                png_uint_32 w = 0, h = 0;
+                int depth = 0, color_type = 0;
+                png_get_IHDR(png, info, &w, &h, &depth, &color_type, nullptr, nullptr, nullptr);
+                if (color_type == PNG_COLOR_TYPE_PALETTE)
+                {
+                    png_set_palette_to_rgb(png);
+                }
+                if (color_type == PNG_COLOR_TYPE_GRAY && depth < 8)
+                {
+                    png_set_packing(png);  // 1/2/4-bit gray -> one byte per sample, values unchanged
+                }
+                if (color_type & PNG_COLOR_MASK_ALPHA)
+                {
+                    png_set_strip_alpha(png);
+                }
+                if (depth == 16)
+                {
+                    const std::uint16_t one = 1;
+                    unsigned char first = 0;
+                    std::memcpy(&first, &one, 1);
+                    if (first == 1)
+                    {
+                        png_set_swap(png);  // PNG is big-endian
+                    }
+                }
+                png_read_update_info(png, info);
+                out.width = w;
+                out.height = h;
+                out.channels = png_get_channels(png, info);
+                out.bit_depth = png_get_bit_depth(png, info);
+                const std::size_t rowbytes = png_get_rowbytes(png, info);
+                out.pixels.resize(rowbytes * h);
+                rows.resize(h);
+                for (std::size_t r = 0; r < h; ++r)
+                {
+                    rows[r] = out.pixels.data() + r * rowbytes;
+                }
+                png_read_image(png, rows.data());
+                png_read_end(png, nullptr);
+                png_destroy_read_struct(&png, &info, nullptr);
+                return true;
+            }
+
+            inline bool png_encode(std::FILE* fp, const unsigned char* data, std::uint32_t w, std::uint32_t h,
+                                   int channels, int bit_depth, int level, std::vector<png_bytep>& rows,
+                                   png_error_state& err)
+            {
+                png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, xskan_png_error, xskan_png_warning);
+                if (png == nullptr)
+                {
+                    std::snprintf(err.message, sizeof err.message, "cannot allocate the PNG writer");
+                    return false;
+                }
+                png_infop info = png_create_info_struct(png);
+                if (info == nullptr)
+                {
+                    png_destroy_write_struct(&png, nullptr);
+                    std::snprintf(err.message, sizeof err.message, "cannot allocate the PNG writer");
+                    return false;
+                }
+                if (setjmp(png_jmpbuf(png)))
+                {
+                    png_destroy_write_struct(&png, &info);
+                    return false;
+                }
+                png_init_io(png, fp);
+                png_set_compression_level(png, level);
+                if (level <= 1)
+                {
+                    png_set_filter(png, 0, PNG_FILTER_SUB);
+                }
+                const int color_type = channels == 1   ? PNG_COLOR_TYPE_GRAY
+                                       : channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
+                                       : channels == 3 ? PNG_COLOR_TYPE_RGB
+                                                       : PNG_COLOR_TYPE_RGB_ALPHA;
+                png_set_IHDR(png, info, w, h, bit_depth, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                             PNG_FILTER_TYPE_DEFAULT);
+                png_write_info(png, info);
+                if (bit_depth == 16)
+                {
+                    const std::uint16_t one = 1;
+                    unsigned char first = 0;
+                    std::memcpy(&first, &one, 1);
+                    if (first == 1)
+                    {
+                        png_set_swap(png);
+                    }
+                }
+                const std::size_t rowbytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(channels)
+                                             * static_cast<std::size_t>(bit_depth / 8);
+                for (std::size_t r = 0; r < h; ++r)
+                {
+                    rows[r] = const_cast<unsigned char*>(data + r * rowbytes);
+                }
+                png_write_image(png, rows.data());
+                png_write_end(png, nullptr);
+                png_destroy_write_struct(&png, &info);
+                return true;
+            }
+        }  // namespace detail
+
+        /**
+         * @brief Write an image as PNG, atomically (temporary file + rename).
+         * @param path  output file
+         * @param image uint8 or uint16; shape (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA
+         * @param opts  compression level
+         * @throw std::invalid_argument for another shape or type, std::runtime_error naming the file on I/O errors
+         * Complexity: O(H W) plus zlib.
+         */
+        template <class E>
+        void write_png(const std::string& path, const xt::xexpression<E>& image, const png_write_options& opts = {})
+        {
+            using T = std::decay_t<typename E::value_type>;
+            static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t>,
+                          "write_png: the image must hold uint8 or uint16 samples");
+            const auto& e = image.derived_cast();
+            const auto& shape = e.shape();
+            const std::size_t nd = shape.size();
+            if (nd != 2 && !(nd == 3 && (shape[2] == 1 || shape[2] == 2 || shape[2] == 3 || shape[2] == 4)))
+            {
+                throw std::invalid_argument("write_png: image must be (H, W) or (H, W, 1|2|3|4), got ndim "
+                                            + std::to_string(nd));
+            }
+            if (shape[0] == 0 || shape[1] == 0 || shape[0] > 0x7fffffffu || shape[1] > 0x7fffffffu)
+            {
+                throw std::invalid_argument("write_png: image size must be between 1 and 2^31-1 per axis");
+            }
+            xt::xarray<T> tmp;
+            const T* data = nullptr;
+            if constexpr (xt::has_data_interface<E>::value && E::static_layout == xt::layout_type::row_major)
+            {
+                data = e.data();
+            }
+            else
+            {
+                tmp = e;
+                data = tmp.data();
+            }
+            const int channels = nd == 2 ? 1 : static_cast<int>(shape[2]);
+            atomic_output out(path);
+            std::unique_ptr<std::FILE, detail::file_closer> fp(std::fopen(out.temp_path().c_str(), "wb"));
+            if (!fp)
+            {
+                throw std::runtime_error("cannot create '" + path + "': " + std::strerror(errno));
+            }
+            std::vector<png_bytep> rows(shape[0]);
+            detail::png_error_state err;
+            if (!detail::png_encode(fp.get(), reinterpret_cast<const unsigned char*>(data),
+                                    static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[0]), channels,
+                                    static_cast<int>(8 * sizeof(T)), opts.compression_level, rows, err))
+            {
+                throw std::runtime_error("cannot write PNG '" + path + "': " + err.message);
+            }
+            if (std::fflush(fp.get()) != 0 || std::ferror(fp.get()))
+            {
+                throw std::runtime_error("cannot write '" + path + "' (disk full or I/O error)");
+            }
+            if (std::fclose(fp.release()) != 0)
+            {
+                throw std::runtime_error("cannot write '" + path + "' (close failed)");
+            }
+            out.commit();
+        }
+
+        /**
+         * @brief Read a PNG.
+         * @param path  file name
+         * @param color to_gray (default): colour -> rgb2gray float64; keep: (H, W, 3) raw; error: refuse colour
+         * @return uint8 or uint16 (H, W) for gray; float64 for converted colour; (H, W, 3) for keep
+         * @throw std::runtime_error naming the file (missing, not a PNG, corrupt)
+         */
+        inline any_array read_png(const std::string& path, color_handling color = color_handling::to_gray)
+        {
+            std::unique_ptr<std::FILE, detail::file_closer> fp(std::fopen(path.c_str(), "rb"));
+            if (!fp)
+            {
+                throw std::runtime_error("cannot open '" + path + "' for reading: " + std::strerror(errno));
+            }
+            unsigned char sig[8] = {};
+            if (std::fread(sig, 1, 8, fp.get()) != 8 || png_sig_cmp(sig, 0, 8) != 0)
+            {
+                throw std::runtime_error("'" + path + "' is not a PNG file (bad signature)");
+            }
+            std::rewind(fp.get());
+            detail::png_raw raw;
+            std::vector<png_bytep> rows;
+            detail::png_error_state err;
+            if (!detail::png_decode(fp.get(), raw, rows, err))
+            {
+                throw std::runtime_error("'" + path + "': corrupt or unsupported PNG (" + err.message + ")");
+            }
+            const std::size_t h = raw.height, w = raw.width, n = h * w;
+            const bool rgb = raw.channels >= 3;
+            if (rgb && color == color_handling::error)
+            {
+                throw std::runtime_error("'" + path + "': colour PNG where a grayscale image is required");
+            }
+            auto make = [&](auto tag) -> any_array {
+                using T = decltype(tag);
+                const T* src = reinterpret_cast<const T*>(raw.pixels.data());
+                if (!rgb)
+                {
+                    xt::xarray<T> a = xt::xarray<T>::from_shape({h, w});
+                    std::memcpy(a.data(), src, n * sizeof(T));
+                    return any_array(std::move(a));
+                }
+                if (color == color_handling::keep)
+                {
+                    xt::xarray<T> a = xt::xarray<T>::from_shape({h, w, std::size_t(3)});
+                    std::memcpy(a.data(), src, n * 3 * sizeof(T));
+                    return any_array(std::move(a));
+                }
+                xt::xarray<double> g = xt::xarray<double>::from_shape({h, w});
+                rgb2gray(src, g.data(), n);
+                return any_array(std::move(g));
+            };
+            if (raw.bit_depth == 16)
+            {
+                return make(std::uint16_t{});
+            }
+            return make(std::uint8_t{});
+        }
+    }  // namespace io
+}  // namespace xskan
+
+#endif

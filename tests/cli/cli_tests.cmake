@@ -1,0 +1,1 @@
+# Command-line tests of the xskan tool (registered by tests/cli.cmake).
