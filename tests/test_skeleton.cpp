@@ -1,0 +1,330 @@
+// Tests of xskan::skeleton (skeleton.hpp): skan goldens (paths, lengths,
+// degrees, label images), path invariants on random skeletons in 2D/3D,
+// hand cases, prune_paths, bad input.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <xtensor/xmanipulation.hpp>
+
+#include <xskan/skeleton.hpp>
+
+#include "golden.hpp"
+#include "skeleton_cases.hpp"
+
+using xskan::skeleton;
+using xskan::skeleton_options;
+
+TEST_CASE("paths, path lengths, path data, degrees and label images equal skan's on every golden case",
+          "[golden][2d][3d][nd]")
+{
+    XSKAN_REQUIRE_FILE_OR_SKIP(xskan_test::golden("F_skan/index.csv"));
+    const auto cases = xskan_test::skan_cases();
+    for (const auto& c : cases)
+    {
+        if (!c.arrays_saved) continue;
+        SECTION(c.name)
+        {
+            xskan_test::with_case_input(c, [&](const auto& img) {
+                skeleton_options opts;
+                opts.spacing = c.spacing;
+                opts.value_is_height = c.value_is_height;
+                const skeleton skel(img, opts);
+                if (!c.tie_sensitive)
+                {
+                    REQUIRE(skel.n_paths() == c.n_paths);  // index.csv counts the primary (SciPy 1.10) variant
+                }
+                REQUIRE(skel.ndim() == img.dimension());
+                const auto indptr = xskan_test::load_npy<std::int64_t>(c.expected("paths_indptr.npy"));
+                const auto indices = xskan_test::load_npy<std::int64_t>(c.expected("paths_indices.npy"));
+                const auto pdata = xskan_test::load_npy<double>(c.expected("paths_data.npy"));
+                const auto lengths = xskan_test::load_npy<double>(c.expected("path_lengths.npy"));
+                const auto degrees = xskan_test::load_npy<std::int64_t>(c.expected("degrees.npy"));
+                REQUIRE(skel.paths_indptr() == std::vector<std::int64_t>(indptr.begin(), indptr.end()));
+                REQUIRE(skel.paths_indices() == std::vector<std::int64_t>(indices.begin(), indices.end()));
+                REQUIRE(std::equal(degrees.begin(), degrees.end(), skel.degrees().begin(), skel.degrees().end()));
+                REQUIRE(skel.path_lengths().size() == lengths.size());
+                for (std::size_t i = 0; i < lengths.size(); ++i)
+                {
+                    REQUIRE(skel.path_lengths()[i] == lengths(i));  // bit-exact (sequential sum)
+                }
+                // node values along the paths (skan's paths.data)
+                std::size_t k = 0;
+                for (std::size_t i = 0; i < skel.n_paths(); ++i)
+                {
+                    const auto pw = skel.path_with_data(i);
+                    for (std::size_t r = 0; r < pw.shape()[0]; ++r, ++k)
+                    {
+                        REQUIRE(pw(r, skel.ndim()) == pdata(k));
+                    }
+                }
+                REQUIRE(k == pdata.size());
+                if (xskan_test::exists(c.expected("path_label_image.npy")))
+                {
+                    const auto labels = xskan_test::load_npy<std::int64_t>(c.expected("path_label_image.npy"));
+                    const auto mine = skel.path_label_image();
+                    REQUIRE(mine.shape() == labels.shape());
+                    REQUIRE((mine == labels));
+                }
+            });
+        }
+    }
+}
+
+namespace
+{
+    /// Invariants of a traced skeleton, independent of skan.
+    void check_path_invariants(const skeleton& skel)
+    {
+        const auto& g = skel.graph();
+        const auto& deg = skel.degrees();
+        const std::size_t n = skel.n_nodes();
+        // every undirected edge lies on exactly one path, traversed between consecutive path nodes
+        std::map<std::pair<std::int64_t, std::int64_t>, int> edge_uses;
+        double edge_total = 0.0;
+        for (std::size_t i = 0; i < n; ++i)
+        {
+            REQUIRE(deg[i] == g.indptr[i + 1] - g.indptr[i]);
+            for (auto p = g.indptr[i]; p < g.indptr[i + 1]; ++p)
+            {
+                const auto j = g.indices[static_cast<std::size_t>(p)];
+                if (static_cast<std::int64_t>(i) < j)
+                {
+                    edge_uses[{static_cast<std::int64_t>(i), j}] = 0;
+                    edge_total += g.data[static_cast<std::size_t>(p)];
+                }
+            }
+        }
+        double length_total = 0.0;
+        std::vector<int> appearances(n, 0);
+        for (std::size_t i = 0; i < skel.n_paths(); ++i)
+        {
+            const auto path = skel.path(i);
+            REQUIRE(path.size() >= 2);
+            const bool cycle = path.front() == path.back();
+            const auto d0 = deg[static_cast<std::size_t>(path.front())];
+            const auto d1 = deg[static_cast<std::size_t>(path.back())];
+            if (!cycle)
+            {
+                REQUIRE(d0 != 2);
+                REQUIRE(d1 != 2);
+                REQUIRE(path.front() <= path.back());  // walks start at the lower id
+            }
+            for (std::size_t k = 1; k + 1 < path.size(); ++k)
+            {
+                REQUIRE(deg[static_cast<std::size_t>(path[k])] == 2);  // interior nodes have degree 2
+            }
+            double len = 0.0;
+            for (std::size_t k = 0; k + 1 < path.size(); ++k)
+            {
+                auto key = std::minmax(path[k], path[k + 1]);
+                REQUIRE(edge_uses.count({key.first, key.second}) == 1);
+                ++edge_uses[{key.first, key.second}];
+                // weight of the graph edge
+                const auto u = static_cast<std::size_t>(path[k]);
+                double w = -1.0;
+                for (auto p = g.indptr[u]; p < g.indptr[u + 1]; ++p)
+                {
+                    if (g.indices[static_cast<std::size_t>(p)] == path[k + 1]) w = g.data[static_cast<std::size_t>(p)];
+                }
+                REQUIRE(w > 0.0);
+                len += w;
+            }
+            REQUIRE(skel.path_lengths()[i] == Approx(len).epsilon(1e-12));
+            length_total += skel.path_lengths()[i];
+            const bool isolated_cycle = cycle && d0 == 2;
+            for (std::size_t k = 0; k < path.size() - (isolated_cycle ? 1 : 0); ++k)
+            {
+                ++appearances[static_cast<std::size_t>(path[k])];
+            }
+        }
+        for (const auto& e : edge_uses)
+        {
+            REQUIRE(e.second == 1);
+        }
+        REQUIRE(length_total == Approx(edge_total).epsilon(1e-9));
+        for (std::size_t i = 0; i < n; ++i)
+        {
+            if (deg[i] == 0)
+            {
+                REQUIRE(appearances[i] == 0);  // isolated pixels: no path
+            }
+            else if (deg[i] <= 2)
+            {
+                REQUIRE(appearances[i] == 1);  // every non-junction pixel lies on exactly one path
+            }
+            else
+            {
+                REQUIRE(appearances[i] == deg[i]);  // a junction ends one path per incident edge
+            }
+        }
+        // skeleton ids: equal along edges, labels in order of smallest node id
+        const auto& ids = skel.skeleton_ids();
+        std::int64_t next = 0;
+        for (std::size_t i = 0; i < n; ++i)
+        {
+            REQUIRE(ids[i] <= next);
+            if (ids[i] == next) ++next;
+            for (auto p = g.indptr[i]; p < g.indptr[i + 1]; ++p)
+            {
+                REQUIRE(ids[static_cast<std::size_t>(g.indices[static_cast<std::size_t>(p)])] == ids[i]);
+            }
+        }
+    }
+}  // namespace
+
+TEST_CASE("path invariants on random thin skeletons (random walks) in 2D and 3D", "[2d][3d]")
+{
+    std::uint32_t seed = 11;
+    for (const auto& shape : std::vector<std::vector<std::size_t>>{{24, 31}, {64, 64}, {10, 9, 11}, {5, 6, 4, 5}})
+    {
+        for (int rep = 0; rep < 8; ++rep)
+        {
+            auto img = xskan_test::random_walk_skeleton(shape, 1 + rep % 4, 20 + 10 * rep, seed++);
+            skeleton_options opts;
+            opts.spacing.assign(shape.size(), 1.0);
+            opts.spacing[0] = 1.5;
+            INFO("seed " << seed);
+            check_path_invariants(skeleton(img, opts));
+        }
+    }
+}
+
+TEST_CASE("hand cases: empty, isolated pixel, 2x2 block, ring, junction loop", "[2d]")
+{
+    SECTION("no skeleton pixels")
+    {
+        xt::xarray<bool> img = xt::zeros<bool>({3, 4});
+        skeleton s(img);
+        REQUIRE(s.n_nodes() == 0);
+        REQUIRE(s.n_paths() == 0);
+        REQUIRE(s.paths_indptr() == std::vector<std::int64_t>{0});
+        REQUIRE((s.path_label_image() == xt::xarray<std::int64_t>(xt::zeros<std::int64_t>({3, 4}))));
+        REQUIRE_THROWS_AS(s.path(0), std::out_of_range);
+        xt::xarray<std::uint8_t> empty = xt::zeros<std::uint8_t>({std::size_t(0), std::size_t(3)});
+        skeleton e(empty);
+        REQUIRE(e.n_paths() == 0);
+        REQUIRE(e.shape() == std::vector<std::size_t>{0, 3});
+    }
+    SECTION("a single isolated pixel: its own skeleton, no branch (skan raises here)")
+    {
+        xt::xarray<bool> img = {{false, false}, {false, true}};
+        skeleton s(img);
+        REQUIRE(s.n_nodes() == 1);
+        REQUIRE(s.n_paths() == 0);
+        REQUIRE(s.skeleton_ids() == std::vector<std::int64_t>{0});
+        REQUIRE(s.degrees() == std::vector<std::int32_t>{0});
+    }
+    SECTION("2x2 block: the junction MST leaves the chain 2-0-1-3")
+    {
+        xt::xarray<bool> img = {{true, true}, {true, true}};
+        skeleton s(img);
+        REQUIRE(s.n_paths() == 1);
+        REQUIRE(s.path(0) == std::vector<std::int64_t>{2, 0, 1, 3});
+        REQUIRE(s.path_lengths()[0] == 3.0);
+    }
+    SECTION("isolated ring: one cycle path, start node first and last, label image")
+    {
+        xt::xarray<std::uint8_t> img = {{0, 1, 0}, {1, 0, 1}, {0, 1, 0}};
+        skeleton s(img);
+        REQUIRE(s.n_paths() == 1);
+        REQUIRE(s.path(0) == std::vector<std::int64_t>{0, 1, 3, 2, 0});
+        REQUIRE(s.path_lengths()[0] == Approx(4 * std::sqrt(2.0)));
+        const auto c = s.path_coordinates(0);
+        REQUIRE(c.shape()[0] == 5);
+        REQUIRE(c(1, 0) == 1.0);
+        REQUIRE(c(1, 1) == 0.0);
+        xt::xarray<std::int64_t> expected = {{0, 1, 0}, {1, 0, 1}, {0, 1, 0}};
+        REQUIRE((s.path_label_image() == expected));
+        REQUIRE(s.path_means() == std::vector<double>{1.0});
+        REQUIRE(s.path_stdev() == std::vector<double>{0.0});
+    }
+    SECTION("values: mean and population stdev over path entries (ends included)")
+    {
+        xt::xarray<double> img = {{2.0, 4.0, 4.0, 6.0}};
+        skeleton s(img);
+        REQUIRE(s.n_paths() == 1);
+        REQUIRE(s.path_means()[0] == 4.0);
+        REQUIRE(s.path_stdev()[0] == Approx(std::sqrt(2.0)));
+        REQUIRE(s.path_skeleton_ids() == std::vector<std::int64_t>{0});
+        REQUIRE(s.paths_list() == std::vector<std::vector<std::int64_t>>{{0, 1, 2, 3}});
+    }
+}
+
+TEST_CASE("numpy pairwise / reduceat summation is reproduced exactly", "[nd]")
+{
+    // 1 + pairwise(rest) differs from a sequential sum for these values; hand-reproduce numpy's blocks
+    std::vector<double> v(300);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.1 * static_cast<double>(i % 7) + 1e-3 * static_cast<double>(i);
+    // n < 8: sequential from 0
+    double s5 = 0.0;
+    for (int i = 0; i < 5; ++i) s5 += v[static_cast<std::size_t>(i)];
+    REQUIRE(xskan::detail::numpy_pairwise_sum(v.data(), 5) == s5);
+    // 8 <= n <= 128: eight partial sums
+    auto block = [&](const double* a, std::size_t n) {
+        double r[8];
+        for (int j = 0; j < 8; ++j) r[j] = a[j];
+        std::size_t i = 8;
+        for (; i < n - n % 8; i += 8)
+            for (int j = 0; j < 8; ++j) r[j] += a[i + static_cast<std::size_t>(j)];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; ++i) res += a[i];
+        return res;
+    };
+    REQUIRE(xskan::detail::numpy_pairwise_sum(v.data(), 100) == block(v.data(), 100));
+    // n = 299 > 128: split at 144 (= 149 - 149 % 8), then 144 -> 72 + 72 and 155 -> 72 + 83
+    const double expect = (block(v.data(), 72) + block(v.data() + 72, 72)) +
+                          (block(v.data() + 144, 72) + block(v.data() + 216, 83));
+    REQUIRE(xskan::detail::numpy_pairwise_sum(v.data(), 299) == expect);
+    // reduceat segment of 300 entries: first entry + pairwise(the other 299)
+    std::vector<double> seg(300);
+    seg[0] = 0.7;
+    std::copy(v.begin(), v.begin() + 299, seg.begin() + 1);
+    REQUIRE(xskan::detail::numpy_reduceat_sum(seg.data(), 300) == 0.7 + expect);
+}
+
+TEST_CASE("prune_paths removes the non-junction pixels of the given paths", "[2d]")
+{
+    // a T: horizontal bar of 7 pixels, a vertical stem of 3 below the middle
+    xt::xarray<std::uint8_t> img = xt::zeros<std::uint8_t>({5, 9});
+    for (std::size_t c = 1; c < 8; ++c) img(1, c) = 1;
+    for (std::size_t r = 2; r < 5; ++r) img(r, 4) = 1;
+    skeleton s(img);
+    REQUIRE(s.n_paths() == 3);
+    // find the stem (the path whose far end is at row 4)
+    std::size_t stem = 3;
+    for (std::size_t i = 0; i < s.n_paths(); ++i)
+    {
+        const auto pc = s.path_coordinates(i);
+        for (std::size_t r = 0; r < pc.shape()[0]; ++r)
+            if (pc(r, 0) == 4.0) stem = i;
+    }
+    REQUIRE(stem < 3);
+    const skeleton pruned = s.prune_paths({stem});
+    REQUIRE(pruned.n_nodes() == s.n_nodes() - 3);  // the junction pixel (1, 4) stays
+    REQUIRE(pruned.n_paths() == 1);
+    REQUIRE(pruned.path_lengths()[0] == 6.0);
+    REQUIRE(pruned.spacing() == s.spacing());
+    REQUIRE_THROWS_AS(s.prune_paths({0, 3}), std::out_of_range);
+    REQUIRE_THROWS_WITH(s.prune_paths({7}), Catch::Contains("path index 7 does not exist"));
+    // pruning nothing gives the same skeleton
+    const skeleton same = s.prune_paths({});
+    REQUIRE(same.paths_indices() == s.paths_indices());
+}
+
+TEST_CASE("a transposed view gives the skeleton of the transposed image", "[2d]")
+{
+    auto img = xskan_test::random_walk_skeleton({20, 15}, 3, 40, 99);
+    xt::xarray<std::uint8_t> tc = xt::transpose(img);
+    skeleton a(xt::transpose(img));
+    skeleton b(tc);
+    REQUIRE(a.paths_indices() == b.paths_indices());
+    REQUIRE(a.path_lengths() == b.path_lengths());
+    REQUIRE(a.shape() == std::vector<std::size_t>{15, 20});
+    skeleton_options bad;
+    bad.spacing = {1.0, 2.0, 3.0};
+    REQUIRE_THROWS_AS(skeleton(img, bad), std::invalid_argument);
+}
