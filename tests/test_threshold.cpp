@@ -1,0 +1,507 @@
+// Local thresholds (mean_std, Sauvola, Niblack), Otsu and skan's threshold():
+// goldens from scikit-image 0.19.3 / skan 0.13.1, the fused band path against
+// the straightforward full-integral-image path, threads, bad input.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xview.hpp>
+#include <xtensor/xmanipulation.hpp>
+
+#include <xskan/threshold.hpp>
+
+#include "golden.hpp"
+
+using xskan_test::golden;
+using xskan_test::load_npy;
+
+namespace
+{
+    // Reads the first page of an uncompressed 8-bit little-endian TIFF (skan's FEI images).
+    xt::xarray<std::uint8_t> read_tiff_u8(const std::string& path)
+    {
+        std::ifstream f(path, std::ios::binary);
+        std::vector<unsigned char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        REQUIRE(b.size() > 8);
+        REQUIRE(b[0] == 'I');
+        auto u16 = [&](std::size_t o) { return static_cast<std::uint32_t>(b.at(o) | (b.at(o + 1) << 8)); };
+        auto u32 = [&](std::size_t o) { return u16(o) | (u16(o + 2) << 16); };
+        const std::size_t ifd = u32(4);
+        const std::size_t n = u16(ifd);
+        std::uint32_t width = 0, height = 0, compression = 1, bits = 8;
+        std::vector<std::uint32_t> offsets, counts;
+        auto values = [&](std::size_t e) {
+            const std::uint32_t type = u16(e + 2);
+            const std::uint32_t count = u32(e + 4);
+            const std::size_t sz = type == 3 ? 2 : 4;
+            std::size_t at = (sz * count <= 4) ? e + 8 : u32(e + 8);
+            std::vector<std::uint32_t> v;
+            for (std::uint32_t i = 0; i < count; ++i)
+            {
+                v.push_back(sz == 2 ? u16(at + 2 * i) : u32(at + 4 * i));
+            }
+            return v;
+        };
+        for (std::size_t i = 0; i < n; ++i)
+        {
+            const std::size_t e = ifd + 2 + 12 * i;
+            const std::uint32_t tag = u16(e);
+            if (tag == 256) width = values(e)[0];
+            if (tag == 257) height = values(e)[0];
+            if (tag == 258) bits = values(e)[0];
+            if (tag == 259) compression = values(e)[0];
+            if (tag == 273) offsets = values(e);
+            if (tag == 279) counts = values(e);
+        }
+        REQUIRE(compression == 1);
+        REQUIRE(bits == 8);
+        xt::xarray<std::uint8_t> img = xt::xarray<std::uint8_t>::from_shape({height, width});
+        std::size_t pos = 0;
+        for (std::size_t s = 0; s < offsets.size() && pos < img.size(); ++s)
+        {
+            for (std::uint32_t k = 0; k < counts[s] && pos < img.size(); ++k)
+            {
+                img.data()[pos++] = b.at(offsets[s] + k);
+            }
+        }
+        REQUIRE(pos == img.size());
+        return img;
+    }
+
+    template <class A, class B>
+    void require_close(const A& got, const B& want, double rtol, double atol = 0)
+    {
+        REQUIRE(got.shape().size() == want.shape().size());
+        for (std::size_t a = 0; a < got.shape().size(); ++a)
+        {
+            REQUIRE(got.shape()[a] == want.shape()[a]);
+        }
+        std::size_t bad = 0;
+        double worst = 0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+        {
+            const double g = static_cast<double>(got.data()[i]);
+            const double w = static_cast<double>(want.data()[i]);
+            const double err = std::abs(g - w);
+            if (!(err <= atol + rtol * std::abs(w)) && !(std::isnan(g) && std::isnan(w)))
+            {
+                ++bad;
+                worst = std::max(worst, err);
+            }
+        }
+        INFO("mismatches: " << bad << " worst abs error " << worst);
+        REQUIRE(bad == 0);
+    }
+
+    template <class A, class B>
+    void require_bitwise(const A& got, const B& want)
+    {
+        REQUIRE(got.size() == want.size());
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+        {
+            const auto g = got.data()[i];
+            const auto w = want.data()[i];
+            if (!(g == w) && !(std::isnan(static_cast<double>(g)) && std::isnan(static_cast<double>(w))))
+            {
+                ++bad;
+            }
+        }
+        INFO("values differing: " << bad);
+        REQUIRE(bad == 0);
+    }
+
+    xt::xarray<double> random_image(std::vector<std::size_t> shape, unsigned seed, double lo = 0, double hi = 1)
+    {
+        std::mt19937_64 rng(seed);
+        std::uniform_real_distribution<double> u(lo, hi);
+        xt::xarray<double> a = xt::xarray<double>::from_shape(shape);
+        for (auto& v : a)
+        {
+            v = u(rng);
+        }
+        return a;
+    }
+}  // namespace
+
+TEST_CASE("Sauvola and Niblack match scikit-image on float64 goldens", "[threshold][golden][2d]")
+{
+    const auto in_path = golden("C_threshold/rand_f64.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(in_path);
+    const auto img = load_npy<double>(in_path);
+    require_bitwise(xskan::threshold_sauvola(img, 15, 0.2), load_npy<double>(golden("C_threshold/rand_f64_sauvola_w15_k0.2.npy")));
+    require_bitwise(xskan::threshold_sauvola(img, 41, 0.5), load_npy<double>(golden("C_threshold/rand_f64_sauvola_w41_k0.5.npy")));
+    require_bitwise(xskan::threshold_sauvola(img, 15, 0.2, 0.3),
+                    load_npy<double>(golden("C_threshold/rand_f64_sauvola_w15_k0.2_r0.3.npy")));
+    require_bitwise(xskan::threshold_sauvola(img, std::vector<std::size_t>{7, 21}, 0.2),
+                    load_npy<double>(golden("C_threshold/rand_f64_sauvola_w7x21_k0.2.npy")));
+    require_bitwise(xskan::threshold_niblack(img, 15, 0.2), load_npy<double>(golden("C_threshold/rand_f64_niblack_w15_k0.2.npy")));
+    require_bitwise(xskan::threshold_niblack(img, 41, 0.5), load_npy<double>(golden("C_threshold/rand_f64_niblack_w41_k0.5.npy")));
+}
+
+TEST_CASE("Sauvola and Niblack on uint8 crops (no rescaling, r = 127.5)", "[threshold][golden][2d]")
+{
+    const auto in_path = golden("C_threshold/retic_crop_u8.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(in_path);
+    const xt::xarray<std::uint8_t> img = load_npy<std::uint8_t>(in_path);
+    auto t = xskan::threshold_sauvola(img, 15, 0.2);
+    static_assert(std::is_same<decltype(t)::value_type, double>::value, "uint8 -> double thresholds");
+    require_bitwise(t, load_npy<double>(golden("C_threshold/retic_crop_sauvola_w15_k0.2.npy")));
+    require_bitwise(xskan::threshold_sauvola(img, 41, 0.5), load_npy<double>(golden("C_threshold/retic_crop_sauvola_w41_k0.5.npy")));
+    require_bitwise(xskan::threshold_sauvola(img, 15, 0.2, 64.0),
+                    load_npy<double>(golden("C_threshold/retic_crop_sauvola_w15_k0.2_r64.0.npy")));
+    require_bitwise(xskan::threshold_niblack(img, 15, 0.2), load_npy<double>(golden("C_threshold/retic_crop_niblack_w15_k0.2.npy")));
+    require_bitwise(xskan::threshold_niblack(img, 41, 0.5), load_npy<double>(golden("C_threshold/retic_crop_niblack_w41_k0.5.npy")));
+}
+
+TEST_CASE("float32 input gives float32 thresholds equal to scikit-image", "[threshold][golden][2d]")
+{
+    const auto in_path = golden("C_threshold/rand_f32.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(in_path);
+    const xt::xarray<float> img = load_npy<float>(in_path);
+    auto t = xskan::threshold_sauvola(img, 15, 0.2);
+    static_assert(std::is_same<decltype(t)::value_type, float>::value, "float32 -> float32 thresholds");
+    require_bitwise(t, load_npy<float>(golden("C_threshold/rand_f32_sauvola_w15_k0.2.npy")));
+    require_bitwise(xskan::threshold_niblack(img, 15, 0.2), load_npy<float>(golden("C_threshold/rand_f32_niblack_w15_k0.2.npy")));
+}
+
+TEST_CASE("3-D anisotropic windows and windows larger than the image", "[threshold][golden][3d]")
+{
+    const auto in_path = golden("C_threshold/vol3d_f64.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(in_path);
+    const auto vol = load_npy<double>(in_path);
+    const std::vector<std::size_t> w{3, 5, 7};
+    require_bitwise(xskan::threshold_sauvola(vol, w, 0.2), load_npy<double>(golden("C_threshold/vol3d_f64_sauvola_w3x5x7_k0.2.npy")));
+    require_bitwise(xskan::threshold_niblack(vol, w, 0.2), load_npy<double>(golden("C_threshold/vol3d_f64_niblack_w3x5x7_k0.2.npy")));
+
+    const auto tiny = load_npy<double>(golden("C_threshold/tiny_f64.npy"));   // 21x25, window 31
+    require_bitwise(xskan::threshold_sauvola(tiny, 31, 0.2), load_npy<double>(golden("C_threshold/tiny_f64_sauvola_w31_k0.2.npy")));
+    require_bitwise(xskan::threshold_niblack(tiny, 31, 0.2), load_npy<double>(golden("C_threshold/tiny_f64_niblack_w31_k0.2.npy")));
+}
+
+TEST_CASE("full-image Sauvola masks of retic.tif and inf1.tif (window 101)", "[threshold][golden][2d]")
+{
+    const auto stats = xskan_test::read_csv(golden("C_threshold/full_sauvola_stats.csv"));
+    for (std::string name : {"retic", "inf1"})
+    {
+        const auto tif = xskan_test::shared("data/" + name + ".tif");
+        XSKAN_REQUIRE_FILE_OR_SKIP(tif);
+        const auto img = read_tiff_u8(tif);
+        REQUIRE(img.shape()[0] == 1094);
+        REQUIRE(img.shape()[1] == 1536);
+        const auto want = load_npy<std::uint8_t>(golden("C_threshold/" + name + "_full_sauvola_w101_k0.2_mask.npy"));
+        for (std::size_t threads : {1, 2})
+        {
+            const auto mask = xskan::threshold_sauvola_mask(img, 101, 0.2, std::nullopt, threads);
+            require_bitwise(mask, want);
+        }
+        // the threshold array itself: its exactly rounded sum and extremes
+        const auto t = xskan::threshold_sauvola(img, 101, 0.2);
+        std::size_t row = name == "retic" ? 0 : 1;
+        REQUIRE(stats.str(row, "image") == name + ".tif");
+        CHECK(xt::amin(t)() == stats.num(row, "t_min"));
+        CHECK(xt::amax(t)() == stats.num(row, "t_max"));
+        long double s = 0;
+        for (double v : t)
+        {
+            s += v;
+        }
+        CHECK(static_cast<double>(s) == Approx(stats.num(row, "t_sum_exact")).epsilon(1e-15));
+    }
+}
+
+TEST_CASE("fused band path equals the straightforward full-integral-image path", "[threshold][2d][3d][nd]")
+{
+    std::mt19937 rng(7);
+    for (int trial = 0; trial < 40; ++trial)
+    {
+        const std::size_t nd = 1 + trial % 3;
+        std::vector<std::size_t> shape(nd), window(nd);
+        for (std::size_t a = 0; a < nd; ++a)
+        {
+            shape[a] = 1 + rng() % (nd == 3 ? 9 : 23);
+            window[a] = 1 + 2 * (rng() % (trial % 4 == 0 ? 20 : 6));   // sometimes far larger than the axis
+        }
+        const auto img = random_image(shape, 100 + trial, -2, 3);
+        const auto ref = xskan::detail::mean_std_full<double>(img.data(), shape, window);
+        for (std::size_t threads : {1, 2, 3})
+        {
+            const auto ms = xskan::mean_std(img, window, threads);
+            INFO("trial " << trial << " shape " << xskan::detail::shape_to_string(shape) << " window "
+                          << xskan::detail::shape_to_string(window) << " threads " << threads);
+            require_bitwise(ms.m, ref.m);
+            require_bitwise(ms.s, ref.s);
+        }
+        // masks: fused == image > t
+        const auto t = xskan::threshold_sauvola(img, window, 0.3, 0.7);
+        const auto mask = xskan::threshold_sauvola_mask(img, window, 0.3, 0.7, 2);
+        for (std::size_t i = 0; i < img.size(); ++i)
+        {
+            REQUIRE(mask.data()[i] == (img.data()[i] > t.data()[i] ? 1 : 0));
+        }
+    }
+}
+
+TEST_CASE("float32 and integer paths equal the straightforward path; 1-pixel images", "[threshold][2d]")
+{
+    const auto base = random_image({37, 29}, 5, 0, 255);
+    const xt::xarray<float> f32 = xt::cast<float>(base);
+    const xt::xarray<std::uint8_t> u8 = xt::cast<std::uint8_t>(base);
+    const std::vector<std::size_t> shape{37, 29};
+    for (std::size_t w : {1, 3, 15, 75})
+    {
+        const std::vector<std::size_t> win{w, w};
+        const auto rf = xskan::detail::mean_std_full<float>(f32.data(), shape, win);
+        const auto mf = xskan::mean_std(f32, w, 2);
+        require_bitwise(mf.m, rf.m);
+        require_bitwise(mf.s, rf.s);
+        const auto ru = xskan::detail::mean_std_full<double>(u8.data(), shape, win);
+        const auto mu = xskan::mean_std(u8, w, 2);
+        require_bitwise(mu.m, ru.m);
+        require_bitwise(mu.s, ru.s);
+    }
+    // a single pixel: the window holds only (reflected) copies of it -> s = 0, t = m (1 - k)
+    xt::xarray<double> one = xt::xarray<double>::from_shape({1, 1});
+    one(0, 0) = 0.5;
+    const auto t = xskan::threshold_sauvola(one, 15, 0.2);
+    CHECK(t(0, 0) == Approx(0.5 * 0.8).epsilon(1e-14));
+    const auto m1 = xskan::threshold_sauvola_mask(one, 15, 0.2);
+    CHECK(m1(0, 0) == 1);
+    xt::xarray<std::uint8_t> px = xt::xarray<std::uint8_t>::from_shape({1, 1, 1});
+    px(0, 0, 0) = 200;
+    CHECK(xskan::threshold_niblack(px, 5, 0.2)(0, 0, 0) == Approx(200.0));
+}
+
+TEST_CASE("hand-computed local mean and standard deviation", "[threshold][2d]")
+{
+    // 1-D: [1, 2, 3, 4], window 3, numpy-reflect padding (edge not repeated):
+    // windows (2,1,2) (1,2,3) (2,3,4) (3,4,3)
+    xt::xarray<double> a = {1., 2., 3., 4.};
+    const auto ms = xskan::mean_std(a, 3);
+    CHECK(ms.m(0) == Approx(5.0 / 3));
+    CHECK(ms.m(1) == Approx(2.0));
+    CHECK(ms.m(3) == Approx(10.0 / 3));
+    CHECK(ms.s(1) == Approx(std::sqrt(2.0 / 3)));
+    CHECK(ms.s(0) == Approx(std::sqrt(2.0 / 9)));
+    // constant image: s == 0 exactly (clipped), Niblack t == m
+    xt::xarray<double> c = xt::ones<double>({5, 6}) * 0.25;
+    const auto mc = xskan::mean_std(c, 3);
+    for (double v : mc.s)
+    {
+        CHECK(v == 0.0);
+    }
+    // non-contiguous input (transposed view) gives the same as its copy
+    const auto img = random_image({13, 17}, 9);
+    const auto tr = xt::transpose(img);
+    const xt::xarray<double> trc = tr;
+    require_bitwise(xskan::threshold_sauvola(tr, 5, 0.2), xskan::threshold_sauvola(trc, 5, 0.2));
+    const auto sl = xt::view(img, xt::range(1, 12, 2), xt::all());
+    const xt::xarray<double> slc = sl;
+    require_bitwise(xskan::threshold_sauvola_mask(sl, 5, 0.2), xskan::threshold_sauvola_mask(slc, 5, 0.2));
+}
+
+TEST_CASE("Otsu matches scikit-image on the raw and fei images", "[threshold][otsu][golden]")
+{
+    const auto csv_path = golden("D_otsu_gaussian/otsu.csv");
+    XSKAN_REQUIRE_FILE_OR_SKIP(csv_path);
+    const auto tab = xskan_test::read_csv(csv_path);
+    for (std::size_t r = 0; r < tab.size(); ++r)
+    {
+        const auto name = tab.str(r, "image");
+        const auto variant = tab.str(r, "variant");
+        const auto img = read_tiff_u8(xskan_test::shared("data/" + name));
+        INFO(name << " / " << variant);
+        if (variant.rfind("raw", 0) == 0)
+        {
+            CHECK(xskan::threshold_otsu(img) == tab.num(r, "value"));
+        }
+        else if (variant.rfind("imageio", 0) == 0)
+        {
+            const xt::xarray<std::uint8_t> fei = xt::view(img, xt::range(0, 1024), xt::all());
+            CHECK(xskan::threshold_otsu(fei) == tab.num(r, "value"));
+        }
+        else
+        {
+            const auto sm = xskan::gaussian(img, 2.0);
+            CHECK(xskan::threshold_otsu(sm) == Approx(tab.num(r, "value")).epsilon(1e-12));
+        }
+    }
+    // constant image returns its value; two-valued image thresholds at the lower value
+    xt::xarray<std::uint8_t> k = xt::ones<std::uint8_t>({3, 3}) * 7;
+    CHECK(xskan::threshold_otsu(k) == 7.0);
+    xt::xarray<std::int16_t> two = {-5, -5, 9, 9};
+    CHECK(xskan::threshold_otsu(two) == -5.0);
+    xt::xarray<double> twof = {0.0, 0.0, 1.0, 1.0};
+    const double to = xskan::threshold_otsu(twof);
+    CHECK(to >= 0.0);
+    CHECK(to < 1.0);
+}
+
+TEST_CASE("skan-style threshold(): sauvola with offset as k on a smoothed image", "[threshold][golden][2d]")
+{
+    // skan.pre.threshold(image, sigma, radius, offset) == gaussian -> sauvola(k=offset) -> image > t
+    const auto in_path = golden("C_threshold/retic_crop_u8.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(in_path);
+    const xt::xarray<std::uint8_t> img = load_npy<std::uint8_t>(in_path);
+    xskan::threshold_options o;
+    o.sigma = 2.0;
+    o.radius = 7;
+    o.offset = 0.075;
+    const auto mask = xskan::threshold(img, o);
+    const auto sm = xskan::gaussian(img, 2.0);
+    const auto t = xskan::threshold_sauvola(sm, 15, 0.075);
+    std::size_t on = 0;
+    for (std::size_t i = 0; i < img.size(); ++i)
+    {
+        REQUIRE(mask.data()[i] == (sm.data()[i] > t.data()[i] ? 1 : 0));
+        on += mask.data()[i];
+    }
+    CHECK(on > 0);
+    CHECK(on < img.size());
+    // radius 0: Otsu + offset
+    o.radius = 0;
+    o.sigma = 0;
+    o.offset = 0.5;
+    const auto g = xskan::threshold(img, o);
+    const double to = xskan::threshold_otsu(img) + 0.5;
+    for (std::size_t i = 0; i < img.size(); ++i)
+    {
+        REQUIRE(g.data()[i] == (img.data()[i] > to ? 1 : 0));
+    }
+    // niblack through threshold()
+    o.radius = 3;
+    o.method = xskan::threshold_method::niblack;
+    o.offset = 0.3;
+    const auto nb = xskan::threshold(img, o);
+    const auto tn = xskan::threshold_niblack(img, 7, 0.3);
+    for (std::size_t i = 0; i < img.size(); ++i)
+    {
+        REQUIRE(nb.data()[i] == (img.data()[i] > tn.data()[i] ? 1 : 0));
+    }
+}
+
+TEST_CASE("skan pipeline golden: thresholded inf1 crop (sigma 4.7, radius 47, offset 0.075)", "[threshold][golden][2d]")
+{
+    const auto tif = xskan_test::shared("data/inf1.tif");
+    const auto want_path = golden("G_pipeline/inf1/thresholded.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(tif);
+    XSKAN_REQUIRE_FILE_OR_SKIP(want_path);
+    const auto raw = read_tiff_u8(tif);
+    const xt::xarray<std::uint8_t> img = xt::view(raw, xt::range(20, 1004), xt::range(20, 1516));
+    xskan::threshold_options o;
+    o.sigma = 4.7;
+    o.radius = 47;
+    o.offset = 0.075;
+    o.threads = 2;
+    const auto mask = xskan::threshold(img, o);
+    const auto want = load_npy<std::uint8_t>(want_path);
+    std::size_t diff = 0;
+    for (std::size_t i = 0; i < mask.size(); ++i)
+    {
+        diff += mask.data()[i] != want.data()[i];
+    }
+    // exact unless a pixel sits within an ulp of its threshold (Gaussian weights may differ by 1 ulp, see filters.hpp)
+    CHECK(diff == 0);
+    const auto sm = xskan::gaussian(img, 4.7);
+    const auto t = xskan::threshold_sauvola(sm, 95, 0.075);
+    const xt::xarray<double> tc = xt::view(t, xt::range(100, 228), xt::range(200, 360));
+    require_close(tc, load_npy<double>(golden("G_pipeline/inf1/crop_sauvola_t.npy")), 1e-13, 1e-15);
+}
+
+TEST_CASE("median method of threshold() over a hyperball", "[threshold][2d]")
+{
+    // hyperball(2, 1) is the 5-pixel cross; median of a cross with reflect padding
+    xt::xarray<double> a = {{1., 2., 3.}, {4., 5., 6.}, {7., 8., 9.}};
+    const auto ball = xskan::detail::hyperball_offsets(2, 1);
+    CHECK(ball.size() == 5);
+    CHECK(xskan::detail::hyperball_offsets(2, 2).size() == 13);
+    CHECK(xskan::detail::hyperball_offsets(3, 1).size() == 7);
+    xskan::threshold_options o;
+    o.radius = 1;
+    o.method = xskan::threshold_method::median;
+    o.offset = 0.0;
+    const auto m = xskan::threshold(a, o);
+    // medians: (0,0): {1(up reflect),1(left reflect),1,2,4} -> 1: 1 > 1 false
+    // (1,1): {2,4,5,6,8} -> 5: false; (0,2): {3,2,3,3,6} -> 3: false; (2,2): {6,8,9,9,9} -> 9 false
+    // (0,1): {2,1,2,3,5} -> 2 false; (1,0): {1,4,4,5,7} -> 4 false; (1,2): {3,5,6,6,9} -> 6 false
+    for (auto v : m)
+    {
+        CHECK(v == 0);
+    }
+    o.offset = -0.5;
+    const auto m2 = xskan::threshold(a, o);
+    // (0,0): 1 > 0.5 yes; (2,0): {4,7,7,7,8} median 7, 7 > 6.5 yes; every pixel equals its median here
+    for (auto v : m2)
+    {
+        CHECK(v == 1);
+    }
+}
+
+TEST_CASE("bad input gives clear exceptions", "[threshold][errors]")
+{
+    const auto img = random_image({10, 12}, 3);
+    CHECK_THROWS_AS(xskan::threshold_sauvola(img, 4), std::invalid_argument);                    // even
+    CHECK_THROWS_AS(xskan::threshold_sauvola(img, 0), std::invalid_argument);                    // < 1 (even)
+    CHECK_THROWS_AS(xskan::threshold_sauvola(img, std::vector<std::size_t>{3, 3, 3}), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::threshold_niblack(img, std::vector<std::size_t>{3}), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::threshold_sauvola(img, std::vector<std::size_t>{3, 6}), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::threshold_sauvola(img, std::numeric_limits<std::size_t>::max()), std::invalid_argument);
+    CHECK_THROWS_WITH(xskan::threshold_sauvola(img, 4), Catch::Contains("odd"));
+    CHECK_THROWS_AS(xskan::threshold_sauvola(img, 3, std::nan("")), std::invalid_argument);
+    xt::xarray<double> empty = xt::xarray<double>::from_shape({0, 5});
+    CHECK_THROWS_AS(xskan::threshold_sauvola(empty, 3), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::threshold_sauvola_mask(empty, 3), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::threshold_otsu(empty), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::mean_std(empty, 3), std::invalid_argument);
+    xskan::threshold_options bad;
+    bad.sigma = -1;
+    CHECK_THROWS_AS(xskan::threshold(img, bad), std::invalid_argument);
+
+    // NaN pixels: Otsu refuses; Sauvola propagates NaN through the running sums exactly
+    // like scikit-image (windows whose integral-image corners follow the NaN), the mask is 0 there.
+    auto withnan = img;
+    withnan(5, 6) = std::nan("");
+    CHECK_THROWS_AS(xskan::threshold_otsu(withnan), std::invalid_argument);
+    const auto tn = xskan::threshold_sauvola(withnan, 3, 0.2);
+    CHECK(std::isnan(tn(5, 6)));
+    CHECK(std::isnan(tn(9, 11)));        // after the NaN in memory order
+    CHECK(!std::isnan(tn(0, 0)));        // before it
+    const auto ref = xskan::detail::mean_std_full<double>(withnan.data(), {10, 12}, {3, 3});
+    const auto ms = xskan::mean_std(withnan, 3, 2);
+    require_bitwise(ms.m, ref.m);
+    const auto mk = xskan::threshold_sauvola_mask(withnan, 3, 0.2, std::nullopt, 2);
+    CHECK(mk(9, 11) == 0);
+
+    // 4-D works (any ndim)
+    const auto img4 = random_image({3, 4, 5, 6}, 11);
+    const auto r4 = xskan::detail::mean_std_full<double>(img4.data(), {3, 4, 5, 6}, {3, 1, 5, 3});
+    const auto m4 = xskan::mean_std(img4, std::vector<std::size_t>{3, 1, 5, 3});
+    require_bitwise(m4.m, r4.m);
+    require_bitwise(m4.s, r4.s);
+}
+
+TEST_CASE("large integer values accumulate in double without overflow", "[threshold][errors]")
+{
+    // uint16 / uint32 near the top of their range: sums of squares overflow 32/64-bit integers
+    xt::xarray<std::uint16_t> a = xt::ones<std::uint16_t>({40, 50}) * std::uint16_t(65535);
+    a(3, 4) = 0;
+    const auto t = xskan::threshold_sauvola(a, 5, 0.2);
+    CHECK(t(30, 40) == Approx(65535.0 * (1 + 0.2 * (0.0 / 32767.5 - 1))));
+    xt::xarray<std::uint32_t> b = xt::ones<std::uint32_t>({30, 30}) * 4000000000u;
+    const auto ms = xskan::mean_std(b, 7);
+    CHECK(ms.m(15, 15) == 4e9);
+    CHECK(ms.s(15, 15) == 0.0);
+    const auto rb = xskan::detail::mean_std_full<double>(b.data(), {30, 30}, {7, 7});
+    require_bitwise(ms.m, rb.m);
+    require_bitwise(ms.s, rb.s);
+    xt::xarray<std::int64_t> c = {{-9000000000000000000LL, 9000000000000000000LL}, {1, 2}};
+    const auto mc = xskan::mean_std(c, 1);
+    CHECK(mc.m(0, 0) == -9e18);
+}
