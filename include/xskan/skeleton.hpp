@@ -197,9 +197,9 @@ namespace xskan
                 const double mean = detail::numpy_reduceat_sum(buf.data(), len) / n;
                 for (std::size_t k = 0; k < len; ++k)
                 {
-                    buf[k] = buf[k] * buf[k];
+                    buf[k] = detail::rounded_product(buf[k], buf[k]);
                 }
-                const double v = detail::numpy_reduceat_sum(buf.data(), len) / n - mean * mean;
+                const double v = detail::numpy_reduceat_sum(buf.data(), len) / n - detail::rounded_product(mean, mean);
                 out[i] = std::sqrt(v > 0.0 ? v : (v == v ? 0.0 : v));
             }
             return out;

@@ -161,19 +161,19 @@ namespace xskan
                 const std::int64_t cd = coords(du, a);
                 t.image_coord_src(i, a) = cs;
                 t.image_coord_dst(i, a) = cd;
-                const double xs = static_cast<double>(cs) * spacing[a];
-                const double xd = static_cast<double>(cd) * spacing[a];
+                const double xs = detail::rounded_product(static_cast<double>(cs), spacing[a]);
+                const double xd = detail::rounded_product(static_cast<double>(cd), spacing[a]);
                 t.coord_src(i, a) = xs;
                 t.coord_dst(i, a) = xd;
                 const double diff = xd - xs;
-                sq += diff * diff;
+                sq += detail::rounded_product(diff, diff);
             }
             if (t.value_is_height)
             {
                 t.coord_src(i, D) = values[su];
                 t.coord_dst(i, D) = values[du];
                 const double diff = values[du] - values[su];
-                sq += diff * diff;
+                sq += detail::rounded_product(diff, diff);
             }
             t.euclidean_distance[i] = std::sqrt(sq);
         }

@@ -123,6 +123,28 @@ namespace xskan
         }
 
         /**
+         * a * b rounded to double, never fused into a neighbouring addition
+         * (compilers contract `x + a*b` to an FMA under -march=native with
+         * -ffp-contract=fast, which would change results in the last bit;
+         * numpy never fuses).
+         */
+        inline double rounded_product(double a, double b) noexcept
+        {
+            double p = a * b;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+            __asm__("" : "+x"(p));
+#elif defined(__GNUC__) && defined(__aarch64__)
+            __asm__("" : "+w"(p));
+#elif defined(__GNUC__)
+            __asm__("" : "+m"(p));
+#else
+            volatile double v = p;
+            p = v;
+#endif
+            return p;
+        }
+
+        /**
          * numpy's pairwise summation of float64 (`DOUBLE_pairwise_sum`, numpy 1.24):
          * n < 8 sequential from 0.0; n <= 128 eight running sums combined as
          * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the tail; above, split at
@@ -361,10 +383,10 @@ namespace xskan
                     for (std::size_t a = 0; a < nlead; ++a)
                     {
                         const double w = offsets[k * nlead + a] * spacing[a];
-                        sq[a] = w * w;
+                        sq[a] = rounded_product(w, w);
                     }
                     const double w = dc * spacing[ndim - 1];
-                    sq[ndim - 1] = w * w;
+                    sq[ndim - 1] = rounded_product(w, w);
                     dist[k * 3 + static_cast<std::size_t>(dc + 1)] = std::sqrt(numpy_pairwise_sum(sq.data(), ndim));
                 }
             }
