@@ -368,6 +368,67 @@ TEST_CASE("hand-computed 1-D correlation in every mode", "[1d]")
     CHECK((xskan::correlate_sparse(x, k, mode::wrap) == xt::xarray<double>{28.0, 41.0, 82.0, 14.0}));
 }
 
+TEMPLATE_TEST_CASE("simd schedules (natural/chained rows, plain/streaming stores) agree", "[2d][3d]", double, float)
+{
+    using F = TestType;
+    std::mt19937 rng(21);
+    const std::vector<std::vector<std::size_t>> shapes = {{9, 70}, {40, 33}, {7, 6, 45}, {1, 100}, {12, 1}};
+    for (const auto& shape : shapes)
+    {
+        const std::size_t nd = shape.size();
+        std::vector<std::size_t> kshape(nd);
+        for (std::size_t a = 0; a < nd; ++a)
+        {
+            kshape[a] = std::min<std::size_t>(shape[a], a == 0 ? 4 : 3);
+        }
+        const auto img = random_image<F>(shape, rng);
+        for (bool unit : {true, false})
+        {
+            const auto k = unit ? sparse_kernel<double>::box_corners([&] {
+                std::vector<std::size_t> w(nd);
+                for (std::size_t a = 0; a < nd; ++a)
+                {
+                    w[a] = kshape[a] - 1 == 0 ? 1 : kshape[a] - 1;
+                }
+                return w;
+            }())
+                                : random_kernel(kshape, 5, false, rng);
+            bool fits = true;
+            for (std::size_t a = 0; a < nd; ++a)
+            {
+                fits = fits && k.shape()[a] <= shape[a];
+            }
+            if (!fits)
+            {
+                continue;
+            }
+            const auto ref = reference(img, k, mode::valid);
+            std::vector<std::size_t> in_shape(shape.begin(), shape.end());
+            std::vector<std::size_t> out_shape(ref.shape().begin(), ref.shape().end());
+            const auto plan = xskan::detail::make_plan<F>(k, out_shape, xskan::detail::contiguous_strides(in_shape),
+                                                          xskan::detail::contiguous_strides(out_shape));
+            for (bool chained : {false, true})
+            {
+                for (int streaming : {0, 1})
+                {
+                    INFO("shape " << xskan::detail::shape_to_string(shape) << " chained " << chained << " streaming "
+                                  << streaming << " unit " << unit);
+                    // offset the output by one element so streaming needs a scalar head
+                    std::vector<F> buf(ref.size() + 1, F(-1));
+                    xskan::detail::correlate_simd<false>(img.data(), buf.data() + 1, plan, {chained, streaming});
+                    CHECK(buf[0] == F(-1));
+                    std::size_t bad = 0;
+                    for (std::size_t i = 0; i < ref.size(); ++i)
+                    {
+                        bad += std::memcmp(&buf[i + 1], &ref.data()[i], sizeof(F)) != 0 ? 1 : 0;
+                    }
+                    CHECK(bad == 0);
+                }
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Box-corner kernel on integral images
 

@@ -14,7 +14,9 @@
 #define XSKAN_DETAIL_CORRELATE_KERNELS_HPP
 
 #include <cmath>
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
@@ -490,10 +492,89 @@ namespace xskan
             }
         }
 
-        /// U batches of outputs starting at column j of one row.
-        template <std::size_t U, bool Fma, class B, class F>
-        inline void simd_block(const F* in_row, F* out_row, std::size_t j, const correlate_term<F>* t,
-                               std::size_t nt) noexcept
+        /// Non-temporal (cache-bypassing) store of a batch to an address aligned to the batch size.
+        template <class F, class A>
+        inline void stream_store(F* p, const xsimd::batch<F, A>& b) noexcept
+        {
+            constexpr std::size_t bytes = sizeof(typename xsimd::batch<F, A>::register_type);
+#if defined(__AVX512F__)
+            if constexpr (bytes == 64)
+            {
+                if constexpr (std::is_same<F, double>::value)
+                {
+                    _mm512_stream_pd(p, b);
+                }
+                else
+                {
+                    _mm512_stream_ps(p, b);
+                }
+                return;
+            }
+#endif
+#if defined(__AVX__)
+            if constexpr (bytes == 32)
+            {
+                if constexpr (std::is_same<F, double>::value)
+                {
+                    _mm256_stream_pd(p, b);
+                }
+                else
+                {
+                    _mm256_stream_ps(p, b);
+                }
+                return;
+            }
+#endif
+#if defined(__SSE2__)
+            if constexpr (bytes == 16)
+            {
+                if constexpr (std::is_same<F, double>::value)
+                {
+                    _mm_stream_pd(p, b);
+                }
+                else
+                {
+                    _mm_stream_ps(p, b);
+                }
+                return;
+            }
+#endif
+            (void)bytes;
+            b.store_aligned(p);
+        }
+
+        inline void stream_fence() noexcept
+        {
+#if defined(__SSE2__)
+            _mm_sfence();
+#endif
+        }
+
+        /// True when stream_store really bypasses the cache for batches of F on this target.
+        template <class F>
+        constexpr bool has_stream_store() noexcept
+        {
+#if defined(__SSE2__)
+            return true;
+#else
+            return false;
+#endif
+        }
+
+        /// Tuning knobs of the SIMD strategy (internal; the benchmark compares them).
+        struct simd_schedule
+        {
+            bool chained_rows = true;  ///< visit rows in chains that reuse cached input rows
+            int streaming = -1;        ///< non-temporal output stores: 1 on, 0 off, -1 automatic (large outputs)
+        };
+
+        /// Outputs at least this large (bytes) are written with non-temporal stores in automatic mode.
+        constexpr std::size_t stream_store_threshold = std::size_t(64) << 20;
+
+        /// U batches of outputs starting at column j of one row (aligned non-temporal stores if Stream).
+        template <std::size_t U, bool Fma, bool Stream, class B, class F>
+        inline void simd_block_store(const F* in_row, F* out_row, std::size_t j, const correlate_term<F>* t,
+                                     std::size_t nt) noexcept
         {
             constexpr std::size_t N = B::size;
             B acc[U];
@@ -511,12 +592,34 @@ namespace xskan
             }
             for (std::size_t u = 0; u < U; ++u)
             {
-                acc[u].store_unaligned(out_row + j + u * N);
+                if constexpr (Stream)
+                {
+                    stream_store(out_row + j + u * N, acc[u]);
+                }
+                else
+                {
+                    acc[u].store_unaligned(out_row + j + u * N);
+                }
             }
         }
 
         template <bool Fma, class F>
-        void correlate_simd(const F* in, F* out, const correlate_plan<F>& plan)
+        inline void simd_scalar_range(const F* in_row, F* out_row, std::size_t j0, std::size_t j1,
+                                      const correlate_term<F>* t, std::size_t nt) noexcept
+        {
+            for (std::size_t j = j0; j < j1; ++j)
+            {
+                F acc = scalar_first_kind<Fma>(t[0], in_row[t[0].offset + static_cast<std::ptrdiff_t>(j)]);
+                for (std::size_t k = 1; k < nt; ++k)
+                {
+                    acc = scalar_next_kind<Fma>(t[k], acc, in_row[t[k].offset + static_cast<std::ptrdiff_t>(j)]);
+                }
+                out_row[j] = acc;
+            }
+        }
+
+        template <bool Fma, bool Stream, class F>
+        void correlate_simd_rows(const F* in, F* out, const correlate_plan<F>& plan, bool chained)
         {
             using B = xsimd::batch<F, xsimd::default_arch>;
             constexpr std::size_t N = B::size;
@@ -524,28 +627,57 @@ namespace xskan
             const std::size_t len = plan.out_shape.back();
             const std::size_t nt = plan.terms.size();
             const correlate_term<F>* t = plan.terms.data();
-            for_each_row_chained(plan, [&](std::ptrdiff_t ib, std::ptrdiff_t ob) {
+            auto do_row = [&](std::ptrdiff_t ib, std::ptrdiff_t ob) {
                 const F* in_row = in + ib;
                 F* out_row = out + ob;
                 std::size_t j = 0;
+                if constexpr (Stream)
+                {
+                    // scalar head up to the first batch-aligned output address
+                    const auto addr = reinterpret_cast<std::uintptr_t>(out_row);
+                    const std::size_t mis = (addr % sizeof(B)) / sizeof(F);
+                    const std::size_t head = (addr % sizeof(F)) != 0 ? len : std::min(len, mis == 0 ? 0 : N - mis);
+                    simd_scalar_range<Fma>(in_row, out_row, 0, head, t, nt);
+                    j = head;
+                }
                 for (; j + U * N <= len; j += U * N)
                 {
-                    simd_block<U, Fma, B>(in_row, out_row, j, t, nt);
+                    simd_block_store<U, Fma, Stream, B>(in_row, out_row, j, t, nt);
                 }
                 for (; j + N <= len; j += N)
                 {
-                    simd_block<1, Fma, B>(in_row, out_row, j, t, nt);
+                    simd_block_store<1, Fma, Stream, B>(in_row, out_row, j, t, nt);
                 }
-                for (; j < len; ++j)
-                {
-                    F acc = scalar_first_kind<Fma>(t[0], in_row[t[0].offset + static_cast<std::ptrdiff_t>(j)]);
-                    for (std::size_t k = 1; k < nt; ++k)
-                    {
-                        acc = scalar_next_kind<Fma>(t[k], acc, in_row[t[k].offset + static_cast<std::ptrdiff_t>(j)]);
-                    }
-                    out_row[j] = acc;
-                }
-            });
+                simd_scalar_range<Fma>(in_row, out_row, j, len, t, nt);
+            };
+            if (chained)
+            {
+                for_each_row_chained(plan, do_row);
+            }
+            else
+            {
+                for_each_row(plan, do_row);
+            }
+            if constexpr (Stream)
+            {
+                stream_fence();
+            }
+        }
+
+        template <bool Fma, class F>
+        void correlate_simd(const F* in, F* out, const correlate_plan<F>& plan, simd_schedule sched = {})
+        {
+            const bool stream = has_stream_store<F>() &&
+                                (sched.streaming == 1 ||
+                                 (sched.streaming == -1 && plan.n_outputs * sizeof(F) >= stream_store_threshold));
+            if (stream)
+            {
+                correlate_simd_rows<Fma, true>(in, out, plan, sched.chained_rows);
+            }
+            else
+            {
+                correlate_simd_rows<Fma, false>(in, out, plan, sched.chained_rows);
+            }
         }
 
         // ---- padding --------------------------------------------------------------
