@@ -328,3 +328,39 @@ TEST_CASE("a transposed view gives the skeleton of the transposed image", "[2d]"
     bad.spacing = {1.0, 2.0, 3.0};
     REQUIRE_THROWS_AS(skeleton(img, bad), std::invalid_argument);
 }
+
+TEST_CASE("prune_paths re-thins like skan (skeletonize(image_cp) * image_cp, reference made with scikit-image)",
+          "[golden][2d]")
+{
+    XSKAN_REQUIRE_FILE_OR_SKIP(xskan_test::golden("F_skan/skeletontif/skeleton.npy"));
+    // tests/data/skeleton_prune_<case>.npy: flat indices of the non-zero pixels of
+    // skimage.morphology.skeletonize(image_cp.astype(bool)) * image_cp, where image_cp
+    // is the case's input with the non-junction pixels of the pruned paths wiped,
+    // computed from the golden paths/degrees (skan v0.13.1's prune_paths recipe).
+    struct prune_case
+    {
+        const char* name;
+        const char* input;
+        std::vector<std::size_t> paths;
+    };
+    for (const prune_case& pc : {prune_case{"skeletontif", "F_skan/skeletontif/skeleton.npy", {0, 5, 10, 40, 82}},
+                                 prune_case{"skeletontif_x_image", "F_skan/skeletontif_x_image/input.npy", {1, 2, 30, 31, 77}}})
+    {
+        INFO(pc.name);
+        const auto img = xskan_test::load_npy<std::uint8_t>(xskan_test::golden(pc.input));
+        const skeleton s(img);
+        const skeleton pruned = s.prune_paths(pc.paths);
+        const auto want = xskan_test::load_npy<std::int64_t>(
+            xskan_test::test_data(std::string("skeleton_prune_") + pc.name + ".npy"));
+        REQUIRE(pruned.n_nodes() == want.size());
+        REQUIRE(pruned.n_nodes() < s.n_nodes() - 2);
+        const std::size_t width = img.shape()[1];
+        for (std::size_t k = 0; k < want.size(); ++k)
+        {
+            const auto flat = static_cast<std::size_t>(want(k));
+            REQUIRE(pruned.coordinates()(k, 0) == static_cast<std::int64_t>(flat / width));
+            REQUIRE(pruned.coordinates()(k, 1) == static_cast<std::int64_t>(flat % width));
+            REQUIRE(pruned.node_values()[k] == static_cast<double>(img.data()[flat]));  // values kept
+        }
+    }
+}

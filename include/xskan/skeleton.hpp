@@ -22,6 +22,7 @@
 #include "detail/common.hpp"
 #include "detail/skeleton_graph.hpp"
 #include "pixel_graph.hpp"
+#include "skeletonize.hpp"
 
 namespace xskan
 {
@@ -249,13 +250,17 @@ namespace xskan
          *
          * The pixels of every listed path are removed from the skeleton image
          * except those of degree > 2 (junctions); the remaining image is
+         * thinned again as skan does (`skeletonize(image.astype(bool)) *
+         * image`: Zhang in 2D, Lee in 3D; pixels keep their values) and
          * rebuilt into a skeleton with the same spacing and value_is_height.
          * @param indices path indices (any order, duplicates allowed).
          * @throws std::out_of_range if an index is >= n_paths() (nothing is modified).
-         * Matches: `Skeleton.prune_paths` (v0.13.1); deliberate differences:
-         * value_is_height is kept (skan silently drops it); skan then
-         * re-skeletonizes the image (see the implementation notes in the
-         * report), which this version does not do yet.
+         * Complexity: O(image size) (the image is rebuilt and thinned).
+         * Matches: `Skeleton.prune_paths` (v0.13.1). Deliberate differences:
+         * value_is_height is kept (skan silently drops it); in 3D skan's
+         * `skeletonize_3d` returns 0/255, so skan multiplies the kept values
+         * by 255 — xskan keeps the values; 1-D and >3-D skeletons (where
+         * scikit-image's skeletonize raises) are not re-thinned.
          */
         skeleton prune_paths(const std::vector<std::size_t>& indices) const
         {
@@ -282,30 +287,34 @@ namespace xskan
                     }
                 }
             }
+            // skan: `skeletonize(image_cp.astype(bool)) * image_cp` (Zhang in 2D, Lee in 3D)
+            if (ndim() == 2 || ndim() == 3)
+            {
+                xt::xarray<std::uint8_t> mask = xt::zeros<std::uint8_t>(m_shape);
+                for (std::size_t node = 0; node < n_nodes(); ++node)
+                {
+                    if (keep[node])
+                    {
+                        mask.data()[flat_index(node)] = 1;
+                    }
+                }
+                const auto thin = skeletonize(mask, ndim() == 2 ? skeleton_method::zhang : skeleton_method::lee);
+                for (std::size_t node = 0; node < n_nodes(); ++node)
+                {
+                    if (keep[node] && thin.data()[flat_index(node)] == 0)
+                    {
+                        keep[node] = 0;
+                    }
+                }
+            }
             skeleton_options opts;
             opts.spacing = m_spacing;
             opts.value_is_height = m_value_is_height;
             if (m_kind == detail::value_kind::float32)
             {
-                xt::xarray<float> img = xt::zeros<float>(m_shape);
-                for (std::size_t node = 0; node < n_nodes(); ++node)
-                {
-                    if (keep[node])
-                    {
-                        img.data()[flat_index(node)] = static_cast<float>(m_values[node]);
-                    }
-                }
-                return skeleton(img, opts, m_kind);
+                return skeleton(rebuild_image<float>(keep), opts, m_kind);
             }
-            xt::xarray<double> img = xt::zeros<double>(m_shape);
-            for (std::size_t node = 0; node < n_nodes(); ++node)
-            {
-                if (keep[node])
-                {
-                    img.data()[flat_index(node)] = m_values[node];
-                }
-            }
-            return skeleton(img, opts, m_kind);
+            return skeleton(rebuild_image<double>(keep), opts, m_kind);
         }
 
     private:
@@ -314,6 +323,20 @@ namespace xskan
             : skeleton(image, opts)
         {
             m_kind = kind;
+        }
+
+        template <class T>
+        xt::xarray<T> rebuild_image(const std::vector<std::uint8_t>& keep) const
+        {
+            xt::xarray<T> img = xt::zeros<T>(m_shape);
+            for (std::size_t node = 0; node < n_nodes(); ++node)
+            {
+                if (keep[node])
+                {
+                    img.data()[flat_index(node)] = static_cast<T>(m_values[node]);
+                }
+            }
+            return img;
         }
 
         void finish(pixel_graph&& pg)
