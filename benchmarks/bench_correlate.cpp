@@ -100,6 +100,24 @@ namespace
         set_counters(state, b, b.kernel.nnz());
     }
 
+    /// Ablation of the SIMD strategy's schedule: row order x store kind (internal knobs).
+    template <class F, bool Chained, int Streaming, bool Prefetch = true, class Arch = xskan::detail::correlate_arch>
+    void bm_simd_schedule(benchmark::State& state, const bench_case& c)
+    {
+        auto& b = get_buffers<F>(c);
+        std::vector<std::size_t> in_shape(b.input.shape().begin(), b.input.shape().end());
+        std::vector<std::size_t> out_shape(b.output.shape().begin(), b.output.shape().end());
+        const auto plan = xskan::detail::make_plan<F>(b.kernel, out_shape, xskan::detail::contiguous_strides(in_shape),
+                                                      xskan::detail::contiguous_strides(out_shape));
+        for (auto _ : state)
+        {
+            xskan::detail::correlate_simd<false, F, Arch>(b.input.data(), b.output.data(), plan,
+                                                         {Chained, Streaming, Prefetch});
+            benchmark::ClobberMemory();
+        }
+        set_counters(state, b, b.kernel.nnz());
+    }
+
     /// The allocating call: a fresh output every time (cold unless glibc keeps freed memory).
     template <class F, class Strategy>
     void bm_correlate_alloc(benchmark::State& state, const bench_case& c)
@@ -232,6 +250,14 @@ namespace
             reg("simd", &bm_correlate<F, st::simd>);
             reg("simd_fma", &bm_correlate<F, st::simd_fma>);
             reg("simd_alloc", &bm_correlate_alloc<F, st::simd>);
+            reg("simd[chained_rows,plain_stores,no_prefetch]", &bm_simd_schedule<F, true, 0, false>);
+#if XSIMD_WITH_AVX512F
+            reg("simd[chained_rows,plain_stores,avx512]", &bm_simd_schedule<F, true, 0, true, xsimd::avx512bw>);
+#endif
+            reg("simd[natural_rows,plain_stores]", &bm_simd_schedule<F, false, 0>);
+            reg("simd[chained_rows,plain_stores]", &bm_simd_schedule<F, true, 0>);
+            reg("simd[natural_rows,nt_stores]", &bm_simd_schedule<F, false, 1>);
+            reg("simd[chained_rows,nt_stores]", &bm_simd_schedule<F, true, 1>);
         }
     }
 }  // namespace

@@ -109,6 +109,8 @@ namespace xskan
             std::vector<std::ptrdiff_t> out_strides;
             std::vector<correlate_term<F>> terms;
             std::vector<std::size_t> row_step;  // per axis 0..ndim-2
+            std::vector<std::ptrdiff_t> row_offsets;  // distinct input-row offsets of the terms, sorted
+            std::size_t row_span = 1;                 // input samples a row of outputs reads: len + kernel width - 1
             std::size_t n_outputs = 0;
         };
 
@@ -166,6 +168,15 @@ namespace xskan
                 const F v = static_cast<F>(kernel.values()[k]);
                 plan.terms.push_back({offset_of(k), v, classify_term(static_cast<double>(v))});
             }
+            for (std::size_t k = 0; k < kernel.nnz(); ++k)
+            {
+                plan.row_offsets.push_back(offset_of(k) -
+                                           static_cast<std::ptrdiff_t>(kernel.index(k, nd - 1)) * in_strides[nd - 1]);
+            }
+            plan.row_offsets.push_back(0);
+            std::sort(plan.row_offsets.begin(), plan.row_offsets.end());
+            plan.row_offsets.erase(std::unique(plan.row_offsets.begin(), plan.row_offsets.end()), plan.row_offsets.end());
+            plan.row_span = out_shape[nd - 1] + kernel.shape()[nd - 1] - 1;
             // Row order: outputs whose rows differ by the gcd of the kernel's
             // row offsets along an axis share input rows; visiting them one
             // after the other reads each input row once from memory.
@@ -561,11 +572,38 @@ namespace xskan
 #endif
         }
 
+        /// SIMD width used by the SIMD strategy: 256-bit AVX2(+FMA) when available, else xsimd's best.
+        /// (The terms' loads sit at arbitrary offsets, so 512-bit loads nearly always split two cache
+        /// lines; on the AVX-512 machine measured, AVX2 was faster — see benchmarks/README.d/correlate.md.)
+#if XSIMD_WITH_FMA3_AVX2
+        using correlate_arch = xsimd::fma3<xsimd::avx2>;
+#elif XSIMD_WITH_AVX2
+        using correlate_arch = xsimd::avx2;
+#else
+        using correlate_arch = xsimd::default_arch;
+#endif
+
+        /// Hint that [p, p + bytes) will be read soon (no-op where unsupported).
+        inline void prefetch_bytes(const void* p, std::size_t bytes) noexcept
+        {
+#if defined(__GNUC__)
+            const char* c = static_cast<const char*>(p);
+            for (std::size_t q = 0; q < bytes; q += 64)
+            {
+                __builtin_prefetch(c + q, 0, 2);
+            }
+#else
+            (void)p;
+            (void)bytes;
+#endif
+        }
+
         /// Tuning knobs of the SIMD strategy (internal; the benchmark compares them).
         struct simd_schedule
         {
             bool chained_rows = true;  ///< visit rows in chains that reuse cached input rows
             int streaming = -1;        ///< non-temporal output stores: 1 on, 0 off, -1 automatic (large outputs)
+            bool prefetch = true;      ///< prefetch the input rows the next output row needs and this one does not
         };
 
         /// Outputs at least this large (bytes) are written with non-temporal stores in automatic mode.
@@ -618,18 +656,22 @@ namespace xskan
             }
         }
 
-        template <bool Fma, bool Stream, class F>
-        void correlate_simd_rows(const F* in, F* out, const correlate_plan<F>& plan, bool chained)
+        template <bool Fma, bool Stream, class Arch, class F>
+        void correlate_simd_rows(const F* in, F* out, const correlate_plan<F>& plan, bool chained, bool prefetch)
         {
-            using B = xsimd::batch<F, xsimd::default_arch>;
+            using B = xsimd::batch<F, Arch>;
             constexpr std::size_t N = B::size;
             constexpr std::size_t U = 4;
             const std::size_t len = plan.out_shape.back();
             const std::size_t nt = plan.terms.size();
             const correlate_term<F>* t = plan.terms.data();
+            // input rows the next output row reads and this one does not (prefetched while computing this one)
+            std::vector<const F*> fresh;
+            fresh.reserve(plan.row_offsets.size());
             auto do_row = [&](std::ptrdiff_t ib, std::ptrdiff_t ob) {
                 const F* in_row = in + ib;
                 F* out_row = out + ob;
+                const std::size_t nf = fresh.size();
                 std::size_t j = 0;
                 if constexpr (Stream)
                 {
@@ -642,6 +684,10 @@ namespace xskan
                 }
                 for (; j + U * N <= len; j += U * N)
                 {
+                    for (std::size_t f = 0; f < nf; ++f)
+                    {
+                        prefetch_bytes(fresh[f] + j, U * N * sizeof(F));
+                    }
                     simd_block_store<U, Fma, Stream, B>(in_row, out_row, j, t, nt);
                 }
                 for (; j + N <= len; j += N)
@@ -649,14 +695,48 @@ namespace xskan
                     simd_block_store<1, Fma, Stream, B>(in_row, out_row, j, t, nt);
                 }
                 simd_scalar_range<Fma>(in_row, out_row, j, len, t, nt);
+                const std::size_t done = len - len % (U * N);
+                for (std::size_t f = 0; f < nf; ++f)
+                {
+                    prefetch_bytes(fresh[f] + done, (plan.row_span - done) * sizeof(F));
+                }
+            };
+            bool have = false;
+            std::ptrdiff_t cur_ib = 0;
+            std::ptrdiff_t cur_ob = 0;
+            auto visit = [&](std::ptrdiff_t ib, std::ptrdiff_t ob) {
+                if (have)
+                {
+                    fresh.clear();
+                    if (prefetch)
+                    {
+                        for (auto r : plan.row_offsets)
+                        {
+                            const std::ptrdiff_t rel = ib + r - cur_ib;
+                            if (!std::binary_search(plan.row_offsets.begin(), plan.row_offsets.end(), rel))
+                            {
+                                fresh.push_back(in + ib + r);
+                            }
+                        }
+                    }
+                    do_row(cur_ib, cur_ob);
+                }
+                cur_ib = ib;
+                cur_ob = ob;
+                have = true;
             };
             if (chained)
             {
-                for_each_row_chained(plan, do_row);
+                for_each_row_chained(plan, visit);
             }
             else
             {
-                for_each_row(plan, do_row);
+                for_each_row(plan, visit);
+            }
+            if (have)
+            {
+                fresh.clear();
+                do_row(cur_ib, cur_ob);
             }
             if constexpr (Stream)
             {
@@ -664,7 +744,7 @@ namespace xskan
             }
         }
 
-        template <bool Fma, class F>
+        template <bool Fma, class F, class Arch = correlate_arch>
         void correlate_simd(const F* in, F* out, const correlate_plan<F>& plan, simd_schedule sched = {})
         {
             const bool stream = has_stream_store<F>() &&
@@ -672,11 +752,11 @@ namespace xskan
                                  (sched.streaming == -1 && plan.n_outputs * sizeof(F) >= stream_store_threshold));
             if (stream)
             {
-                correlate_simd_rows<Fma, true>(in, out, plan, sched.chained_rows);
+                correlate_simd_rows<Fma, true, Arch>(in, out, plan, sched.chained_rows, sched.prefetch);
             }
             else
             {
-                correlate_simd_rows<Fma, false>(in, out, plan, sched.chained_rows);
+                correlate_simd_rows<Fma, false, Arch>(in, out, plan, sched.chained_rows, sched.prefetch);
             }
         }
 
