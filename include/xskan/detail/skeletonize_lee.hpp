@@ -118,9 +118,8 @@ namespace xskan
             int sum = 0;
             for (int o = 0; o < 8; ++o)
             {
-                const int b = t.base[o];
-                const std::uint32_t sub = ((m >> b) & 3u) | (((m >> (b + 3)) & 3u) << 2) |
-                                          (((m >> (b + 9)) & 3u) << 4) | (((m >> (b + 12)) & 3u) << 6);
+                const std::uint32_t x = m >> t.base[o];
+                const std::uint32_t sub = (x & 3u) | ((x >> 1) & 0xCu) | ((x >> 5) & 0x30u) | ((x >> 6) & 0xC0u);
                 sum += t.v[o][sub];
             }
             return sum == 0;
@@ -180,11 +179,27 @@ namespace xskan
 #endif
         }
 
+        /// Clear the `lee_valid` bit of p[-1], p[0], p[1] (sequential phase only).
+        inline void lee_invalidate3(std::uint8_t* p) noexcept
+        {
+#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
+            std::uint32_t x;
+            std::memcpy(&x, p - 1, 4);
+            x &= ~(0x00010101u * lee_valid);
+            std::memcpy(p - 1, &x, 4);
+#else
+            p[-1] &= static_cast<std::uint8_t>(~lee_valid);
+            p[0] &= static_cast<std::uint8_t>(~lee_valid);
+            p[1] &= static_cast<std::uint8_t>(~lee_valid);
+#endif
+        }
+
         /// Working volume (padded, one byte per voxel plus slack) and lists; reusable.
         struct lee_buffers
         {
             std::vector<std::uint8_t> v;
-            std::vector<std::size_t> exposed, added, candidates, merged;
+            std::vector<std::size_t> exposed, candidates, merged, merge_tmp;
+            std::vector<std::size_t> added[6];  ///< newly exposed voxels per 6-neighbour direction (each sorted)
         };
 
         /**
@@ -273,33 +288,36 @@ namespace xskan
 
                     // Sequential re-check, in raster order.
                     bool changed = false;
-                    added.clear();
+                    for (auto& a : added)
+                    {
+                        a.clear();
+                    }
                     for (const std::size_t i : candidates)
                     {
-                        if (!lee_is_simple(neighbourhood(i)))
+                        // Still valid: no 26-neighbour deleted since the test, so still simple.
+                        if (!(v[i] & lee_valid) && !lee_is_simple(neighbourhood(i)))
                         {
                             continue;
                         }
                         v[i] = 0;
                         changed = true;
                         std::uint8_t* c = v + i;
-                        for (std::ptrdiff_t dp = -sp; dp <= sp; dp += sp)
+                        lee_invalidate3(c - sp - sr);
+                        lee_invalidate3(c - sp);
+                        lee_invalidate3(c - sp + sr);
+                        lee_invalidate3(c - sr);
+                        lee_invalidate3(c);
+                        lee_invalidate3(c + sr);
+                        lee_invalidate3(c + sp - sr);
+                        lee_invalidate3(c + sp);
+                        lee_invalidate3(c + sp + sr);
+                        for (int k = 0; k < 6; ++k)
                         {
-                            for (std::ptrdiff_t dr = -sr; dr <= sr; dr += sr)
-                            {
-                                std::uint8_t* q = c + dp + dr;
-                                q[-1] &= static_cast<std::uint8_t>(~lee_valid);
-                                q[0] &= static_cast<std::uint8_t>(~lee_valid);
-                                q[1] &= static_cast<std::uint8_t>(~lee_valid);
-                            }
-                        }
-                        for (const std::ptrdiff_t o : six)
-                        {
-                            std::uint8_t& q = c[o];
+                            std::uint8_t& q = c[six[k]];
                             if ((q & (lee_fg | lee_listed)) == lee_fg)
                             {
                                 q |= lee_listed;
-                                added.push_back(static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + o));
+                                added[k].push_back(static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + six[k]));
                             }
                         }
                     }
@@ -309,23 +327,35 @@ namespace xskan
                         continue;
                     }
                     // Drop deleted voxels, merge the newly exposed ones (raster order).
-                    std::sort(added.begin(), added.end());
+                    // Deletions happen in increasing index order, so each added[k] is sorted.
+                    auto& all_added = added[0];
+                    for (int k = 1; k < 6; ++k)
+                    {
+                        if (added[k].empty())
+                        {
+                            continue;
+                        }
+                        buf.merge_tmp.resize(all_added.size() + added[k].size());
+                        std::merge(all_added.begin(), all_added.end(), added[k].begin(), added[k].end(),
+                                   buf.merge_tmp.begin());
+                        all_added.swap(buf.merge_tmp);
+                    }
                     merged.clear();
-                    merged.reserve(exposed.size() + added.size());
-                    auto a = added.begin();
+                    merged.reserve(exposed.size() + all_added.size());
+                    auto a = all_added.begin();
                     for (const std::size_t i : exposed)
                     {
                         if (!(v[i] & lee_fg))
                         {
                             continue;
                         }
-                        while (a != added.end() && *a < i)
+                        while (a != all_added.end() && *a < i)
                         {
                             merged.push_back(*a++);
                         }
                         merged.push_back(i);
                     }
-                    merged.insert(merged.end(), a, added.end());
+                    merged.insert(merged.end(), a, all_added.end());
                     exposed.swap(merged);
                 }
             }
