@@ -68,6 +68,24 @@ namespace xskan
             }
         };
 
+        /// Per pass (0: first, 1: second) and 3x3 window: bit 0 = delete now, bit 1 = the
+        /// look-up asks for deletion in the other pass (keep the pixel active).
+        struct zhang_action_table
+        {
+            std::uint8_t v[2][512];
+            constexpr zhang_action_table()
+                : v{}
+            {
+                constexpr zhang_window_table t{};
+                for (int i = 0; i < 512; ++i)
+                {
+                    const int val = t.v[i];
+                    v[0][i] = static_cast<std::uint8_t>((val == 1 || val == 3) ? 1 : (val == 2 ? 2 : 0));
+                    v[1][i] = static_cast<std::uint8_t>((val == 2 || val == 3) ? 1 : (val == 1 ? 2 : 0));
+                }
+            }
+        };
+
         /// Bit-packed padded image plus the per-pass bookkeeping (reusable between calls).
         struct zhang_buffers
         {
@@ -109,7 +127,7 @@ namespace xskan
          */
         inline void zhang_thin(zhang_buffers& buf, std::size_t n_threads)
         {
-            static constexpr zhang_window_table table{};
+            static constexpr zhang_action_table action_table{};
             const std::size_t rows = buf.rows;
             const std::size_t wpr = buf.wpr;
             std::uint64_t* S = buf.s.data();
@@ -169,6 +187,7 @@ namespace xskan
                     const std::uint64_t* mid = S + r * wpr;
                     const std::uint64_t* dn = S + (r + 1) * wpr;
                     std::uint64_t* ar = A + r * wpr;
+                    const std::uint8_t* actions = action_table.v[pass_type - 1];
                     std::uint64_t any_d = 0, any_keep = 0;
                     for (std::size_t w = 0; w < wpr; ++w)
                     {
@@ -178,22 +197,34 @@ namespace xskan
                             continue;
                         }
                         std::uint64_t del = 0, keep = 0;
-                        while (act)
+                        if (w > 0 && w + 1 < wpr && (act & 0x7FFFFFFFFFFFFFFEULL) == act)
                         {
-                            const int bit = skel_ctz64(act);
-                            act &= act - 1;
-                            const std::size_t pos = (w << 6) + static_cast<std::size_t>(bit) - 1;
-                            const unsigned idx =
-                                zhang_get3(up, pos) | (zhang_get3(mid, pos) << 3) | (zhang_get3(dn, pos) << 6);
-                            const unsigned val = table.v[idx];
-                            const std::uint64_t m = std::uint64_t(1) << bit;
-                            if (val == 3u || val == pass_type)
+                            // Bits 1..62 only: every 3-bit window lies inside word w.
+                            const std::uint64_t u = up[w], c = mid[w], d = dn[w];
+                            while (act)
                             {
-                                del |= m;
+                                const int bit = skel_ctz64(act);
+                                act &= act - 1;
+                                const unsigned sh = static_cast<unsigned>(bit - 1);
+                                const unsigned idx = static_cast<unsigned>(((u >> sh) & 7u) | (((c >> sh) & 7u) << 3) |
+                                                                           (((d >> sh) & 7u) << 6));
+                                const std::uint64_t a = actions[idx];
+                                del |= (a & 1u) << bit;
+                                keep |= (a >> 1) << bit;
                             }
-                            else if (val != 0u)
+                        }
+                        else
+                        {
+                            while (act)
                             {
-                                keep |= m;
+                                const int bit = skel_ctz64(act);
+                                act &= act - 1;
+                                const std::size_t pos = (w << 6) + static_cast<std::size_t>(bit) - 1;
+                                const unsigned idx =
+                                    zhang_get3(up, pos) | (zhang_get3(mid, pos) << 3) | (zhang_get3(dn, pos) << 6);
+                                const std::uint64_t a = actions[idx];
+                                del |= (a & 1u) << bit;
+                                keep |= (a >> 1) << bit;
                             }
                         }
                         dr[w] = del;
