@@ -1,0 +1,98 @@
+// First half of the analyze pipeline; see segment.hpp.
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include <xskan/filters.hpp>
+#include <xskan/skeletonize.hpp>
+#include <xskan/threshold.hpp>
+
+#include "segment.hpp"
+
+namespace xskan_cli
+{
+    struct segment_buffers
+    {
+        xskan::skeletonize_workspace skeletonize_ws;
+        xt::xarray<std::uint8_t> mask;
+        xt::xarray<std::uint8_t> skeleton;
+    };
+
+    void segment_buffers_deleter::operator()(segment_buffers* p) const noexcept { delete p; }
+
+    std::unique_ptr<segment_buffers, segment_buffers_deleter> make_segment_buffers()
+    {
+        return std::unique_ptr<segment_buffers, segment_buffers_deleter>(new segment_buffers());
+    }
+
+    namespace
+    {
+        template <class T>
+        xskan::io::any_array segment_typed(const xt::xarray<T>& image, const segment_params& p, segment_buffers& wb,
+                                           stage_timer& tm)
+        {
+            const std::vector<std::size_t> shape(image.shape().begin(), image.shape().end());
+            if (wb.mask.dimension() != 2 || wb.mask.shape()[0] != shape[0] || wb.mask.shape()[1] != shape[1])
+            {
+                wb.mask.resize(shape);
+            }
+            // skan.pre.threshold: gaussian (integer images -> [0, 1]) then Sauvola with k = offset, image > t
+            auto threshold_on = [&](const auto& smoothed) {
+                using S = typename std::decay_t<decltype(smoothed)>::value_type;
+                if (p.radius == 0)
+                {
+                    const double t = xskan::threshold_otsu(smoothed) + p.offset;
+                    for (std::size_t i = 0; i < smoothed.size(); ++i)
+                    {
+                        wb.mask.data()[i] = static_cast<double>(smoothed.data()[i]) > t ? 1 : 0;
+                    }
+                }
+                else
+                {
+                    const std::size_t w = 2 * p.radius + 1;
+                    xskan::threshold_sauvola_mask_into<S>(smoothed.data(), shape, wb.mask.data(), {w, w}, p.offset,
+                                                          std::nullopt, p.threads);
+                }
+            };
+            if (p.sigma > 0)
+            {
+                auto smoothed = xskan::gaussian(image, p.sigma);
+                tm.lap("smooth");
+                threshold_on(smoothed);
+            }
+            else
+            {
+                threshold_on(image);
+            }
+            tm.lap("threshold");
+
+            auto quality = xskan::shape_index(image, p.sigma, xskan::mode::reflect);
+            tm.lap("shape_index");
+            xskan::skeletonize_options so;
+            so.method = xskan::skeleton_method::zhang;
+            so.threads = p.threads;
+            xskan::skeletonize(wb.mask, wb.skeleton, so, wb.skeletonize_ws);
+            tm.lap("skeletonize");
+            // skeleton * quality, exactly as numpy (0 * NaN = NaN stays a skeleton pixel, as in skan)
+            using Q = typename decltype(quality)::value_type;
+            Q* q = quality.data();
+            const std::uint8_t* s = wb.skeleton.data();
+            const std::size_t n = quality.size();
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                q[i] = static_cast<Q>(s[i]) * q[i];
+            }
+            tm.lap("weight");
+            return xskan::io::any_array(xt::xarray<Q>(std::move(quality)));
+        }
+    }  // namespace
+
+    xskan::io::any_array segment_image(const xskan::io::any_array& image, const segment_params& p, segment_buffers& wb,
+                                       stage_timer& tm)
+    {
+        return dispatch_gray(image, [&](const auto& img) { return segment_typed(img, p, wb, tm); });
+    }
+}  // namespace xskan_cli

@@ -1,0 +1,45 @@
+/**
+ * @file segment.hpp
+ * @brief First half of the analyze pipeline (skan.pipe.process_single_image up to
+ *        the weighted skeleton): smooth, Sauvola threshold, shape index, skeletonize,
+ *        skeleton * shape_index. Compiled in its own translation unit.
+ */
+#ifndef XSKAN_APPS_SEGMENT_HPP
+#define XSKAN_APPS_SEGMENT_HPP
+
+#include <cstddef>
+#include <memory>
+
+#include <xskan/io/any_array.hpp>
+
+#include "common.hpp"
+
+namespace xskan_cli
+{
+    /// Buffers a worker reuses from one image to the next (opaque).
+    struct segment_buffers;
+    struct segment_buffers_deleter
+    {
+        void operator()(segment_buffers* p) const noexcept;
+    };
+    std::unique_ptr<segment_buffers, segment_buffers_deleter> make_segment_buffers();
+
+    /// Parameters derived for one image.
+    struct segment_params
+    {
+        std::size_t radius = 0;   ///< Sauvola window radius in pixels (0: Otsu + offset)
+        double sigma = 0;         ///< Gaussian sigma in pixels (0: no smoothing)
+        double offset = 0;        ///< Sauvola k = skan's brightness offset
+        std::size_t threads = 1;  ///< threads of the Sauvola mask and Zhang thinning
+    };
+
+    /**
+     * @brief skan's pipeline on a cropped 2D image up to the weighted skeleton.
+     * @param image 2D (uint8, uint16, float32 or float64; other types converted to float64)
+     * @return skeleton * shape_index (float64, or float32 for float32 input)
+     */
+    xskan::io::any_array segment_image(const xskan::io::any_array& image, const segment_params& p, segment_buffers& wb,
+                                       stage_timer& tm);
+}  // namespace xskan_cli
+
+#endif
