@@ -1,0 +1,31 @@
+# Optional comparison of bench_skeletonize with OpenCV's cv::ximgproc::thinning (Zhang-Suen).
+# Enabled only when OpenCV with the ximgproc contrib module is installed
+# (Debian: libopencv-contrib-dev); otherwise the OpenCV benchmarks are simply not built.
+# Uses OpenCVConfig.cmake when present, else looks for the headers and libraries directly
+# (Debian's libopencv-contrib-dev alone ships no CMake package file).
+if(TARGET bench_skeletonize)
+  set(_xskan_cv_found FALSE)
+  find_package(OpenCV QUIET COMPONENTS core ximgproc)
+  if(OpenCV_FOUND)
+    set(_xskan_cv_found TRUE)
+    set(_xskan_cv_incs ${OpenCV_INCLUDE_DIRS})
+    set(_xskan_cv_libs ${OpenCV_LIBS})
+  else()
+    find_path(XSKAN_OPENCV_INCLUDE_DIR opencv2/ximgproc.hpp PATH_SUFFIXES opencv4)
+    find_library(XSKAN_OPENCV_CORE_LIB opencv_core)
+    find_library(XSKAN_OPENCV_XIMGPROC_LIB opencv_ximgproc)
+    if(XSKAN_OPENCV_INCLUDE_DIR AND XSKAN_OPENCV_CORE_LIB AND XSKAN_OPENCV_XIMGPROC_LIB)
+      set(_xskan_cv_found TRUE)
+      set(_xskan_cv_incs ${XSKAN_OPENCV_INCLUDE_DIR})
+      set(_xskan_cv_libs ${XSKAN_OPENCV_XIMGPROC_LIB} ${XSKAN_OPENCV_CORE_LIB})
+    endif()
+  endif()
+  if(_xskan_cv_found)
+    target_compile_definitions(bench_skeletonize PRIVATE XSKAN_HAVE_OPENCV_XIMGPROC=1)
+    target_include_directories(bench_skeletonize SYSTEM PRIVATE ${_xskan_cv_incs})
+    target_link_libraries(bench_skeletonize PRIVATE ${_xskan_cv_libs})
+    message(STATUS "bench_skeletonize: comparing with OpenCV ximgproc::thinning")
+  else()
+    message(STATUS "bench_skeletonize: OpenCV with ximgproc not found, OpenCV comparison skipped")
+  endif()
+endif()
