@@ -38,11 +38,35 @@ namespace xskan
      * - `no_indirection`: for each term, sweep the output row by row over
      *   contiguous input runs (no index array) — K streaming passes;
      * - `simd`: for a block of 4 SIMD batches of one output row, all K terms
-     *   are accumulated in registers, then stored once (the input is read once
-     *   and the output written once); rows are visited in chains that reuse
-     *   cached input rows (see correlate_sparse). Terms equal to ±1 are
-     *   added/subtracted without a product (bitwise identical). xsimd, any
-     *   architecture it supports, scalar tails.
+     *   are accumulated in registers, then stored once: the output is written
+     *   once and never re-read. Output rows are visited in chains
+     *   `i, i + g, i + 2g, ...` where g is the gcd of the kernel's offsets
+     *   along that axis (g = w for a box-corner kernel), so the input row that
+     *   output row i reads as its "far" row is still in L2 when row i + g
+     *   reads it as "near": every input row comes from memory once. The rows
+     *   the next output row needs and this one does not are prefetched while
+     *   this one is computed. (Non-temporal stores were measured too: no
+     *   consistent gain on this machine, so plain stores are used.)
+     *   Terms equal to ±1 are added/subtracted without a product (bitwise
+     *   identical). xsimd: AVX2 where available (256-bit unaligned loads
+     *   split cache lines less often than 512-bit ones), else the best
+     *   architecture xsimd finds; scalar tails.
+     *
+     * The three scalar strategies keep numpy's rounding: when the target has
+     * FMA, each product passes through an empty asm statement so the compiler
+     * cannot fuse it with the following addition (GCC does so by default in
+     * GNU mode); this also keeps them from being auto-vectorised, like numba's
+     * versions of the talk's loops.
+     *
+     * Which loop order wins (4000×6000, box-corner kernel w = 301, see
+     * benchmarks/README.d/correlate.md): `simd`, i.e. pixel-outer over a
+     * register block with no indirection, at about the cost of one streaming
+     * copy of input + output; offset-outer (`no_indirection`) pays K passes
+     * over the output (K reads and writes of a 169 MB array); an index array
+     * (`pixel_outer`, `offset_outer`) adds a load per sample and defeats
+     * vectorisation. A plain box-sum loop in natural row order is slower than
+     * `simd` because it reads every input row twice from memory (rows i and
+     * i + w are 14 MB apart: the first read has left the cache).
      * - `simd_fma`: as `simd`, but `acc + v*x` for v ≠ ±1 is one fused
      *   multiply-add (one rounding instead of two): at least as accurate, not
      *   bitwise equal to scikit-image for general kernel values (equal for ±1

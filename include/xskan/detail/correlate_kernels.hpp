@@ -602,7 +602,8 @@ namespace xskan
         struct simd_schedule
         {
             bool chained_rows = true;  ///< visit rows in chains that reuse cached input rows
-            int streaming = -1;        ///< non-temporal output stores: 1 on, 0 off, -1 automatic (large outputs)
+            int streaming = 0;         ///< non-temporal output stores: 1 on, 0 off, -1 automatic (large outputs);
+                                       ///< off by default: no consistent gain measured, and they evict the result
             bool prefetch = true;      ///< prefetch the input rows the next output row needs and this one does not
         };
 
