@@ -112,13 +112,17 @@ def valid_view(out_pitch, shape, out_shape):
 
 
 def time_median(fn, repetitions):
+    """Median wall-clock and median CPU (this thread) seconds of `repetitions` calls."""
     fn()  # JIT warm-up / first touch
-    ts = []
+    wall = []
+    cpu = []
     for _ in range(repetitions):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    return float(np.median(wall)), float(np.median(cpu))
 
 
 def run_numba(cases, repetitions):
@@ -145,10 +149,11 @@ def run_numba(cases, repetitions):
                 'no_indirection': lambda: corr_no_indirection(flat, offsets, values, out_pitch),
             }
             for name, fn in kernels.items():
-                t = time_median(fn, repetitions)
+                t, c = time_median(fn, repetitions)
                 rows.append({'case': label, 'type': tname, 'variant': 'numba ' + name, 'ms': t * 1e3,
-                             'mops': n_out * nnz / t / 1e6, 'gbs': nbytes / t / 1e9})
-                print(f"{label} {tname} numba {name:15s} {t * 1e3:8.2f} ms", file=sys.stderr, flush=True)
+                             'cpu_ms': c * 1e3, 'ops': n_out * nnz, 'bytes': nbytes})
+                print(f"{label} {tname} numba {name:15s} {t * 1e3:8.2f} ms wall {c * 1e3:8.2f} ms cpu",
+                      file=sys.stderr, flush=True)
             del image, indices, out, out_pitch, flat, out_flat
     return rows
 
@@ -170,26 +175,34 @@ def run_cpp(path, repetitions, with_3d):
         name = b['run_name']  # e.g. 2d_4000x6000_w301/f64/simd/real_time
         parts = name.split('/')
         case, tname, variant = parts[0], parts[1], parts[2]
-        ms = b['real_time'] if b['time_unit'] == 'ms' else b['real_time'] / 1e6
-        rows.append({'case': case, 'type': tname, 'variant': 'C++ ' + variant, 'ms': ms,
-                     'mops': b['items_per_second'] / 1e6, 'gbs': b['bytes_per_second'] / 1e9})
+        scale = {'ms': 1.0, 'us': 1e-3, 'ns': 1e-6, 's': 1e3}[b['time_unit']]
+        ms = b['real_time'] * scale
+        cpu_ms = b['cpu_time'] * scale
+        rows.append({'case': case, 'type': tname, 'variant': 'C++ ' + variant, 'ms': ms, 'cpu_ms': cpu_ms,
+                     'ops': b['items_per_second'] * ms / 1e3, 'bytes': b['bytes_per_second'] * ms / 1e3})
     return rows, data.get('context', {})
 
 
 def print_table(rows):
+    """Markdown table; rates and ratios use the CPU-time medians (robust on a shared machine)."""
     ref = {}
     for r in rows:
         if r['variant'] == 'C++ copy_memcpy':
-            ref[(r['case'], r['type'])] = r['ms']
-    numba_ni = {(r['case'], r['type']): r['ms'] for r in rows if r['variant'] == 'numba no_indirection'}
-    print('| case | type | variant | ms (median) | M element-ops/s | GB/s | × copy time | speed-up vs numba no_indirection |')
-    print('|---|---|---|---:|---:|---:|---:|---:|')
+            ref[(r['case'], r['type'])] = r['cpu_ms']
+    numba_ni = {(r['case'], r['type']): r['cpu_ms'] for r in rows if r['variant'] == 'numba no_indirection'}
+    f64 = {(r['case'], r['variant']): r['cpu_ms'] for r in rows if r['type'] == 'f64'}
+    print('| case | type | variant | wall ms | CPU ms | M element-ops/s | GB/s | × copy | vs numba no_indirection '
+          '| f64/f32 |')
+    print('|---|---|---|---:|---:|---:|---:|---:|---:|---:|')
     for r in rows:
         key = (r['case'], r['type'])
-        ratio = f"{r['ms'] / ref[key]:.2f}" if key in ref else ''
-        speed = f"{numba_ni[key] / r['ms']:.2f}" if key in numba_ni else ''
-        print(f"| {r['case']} | {r['type']} | {r['variant']} | {r['ms']:.2f} | {r['mops']:.0f} | {r['gbs']:.2f} "
-              f"| {ratio} | {speed} |")
+        c = r['cpu_ms']
+        ratio = f"{c / ref[key]:.2f}" if key in ref else ''
+        speed = f"{numba_ni[key] / c:.2f}" if key in numba_ni else ''
+        f32gain = f"{f64[(r['case'], r['variant'])] / c:.2f}" if r['type'] == 'f32' and (
+            r['case'], r['variant']) in f64 else ''
+        print(f"| {r['case']} | {r['type']} | {r['variant']} | {r['ms']:.2f} | {c:.2f} "
+              f"| {r['ops'] / c / 1e3:.0f} | {r['bytes'] / c / 1e6:.2f} | {ratio} | {speed} | {f32gain} |")
 
 
 def main():
