@@ -202,6 +202,51 @@ TEST_CASE("fused band path equals the straightforward full-integral-image path",
     }
 }
 
+TEST_CASE("fused mask decides near-ties exactly (flat regions, k = 0, integers, float32)", "[threshold][2d]")
+{
+    // Flat patches make x == t (k = 0 gives t = m) or s == 0: the fast decision must defer to the exact formula.
+    std::mt19937 rng(3);
+    xt::xarray<double> img = xt::xarray<double>::from_shape({61, 67});
+    for (std::size_t i = 0; i < 61; ++i)
+    {
+        for (std::size_t j = 0; j < 67; ++j)
+        {
+            const bool flat = (i / 20 + j / 20) % 2 == 0;
+            img(i, j) = flat ? 0.25 * static_cast<double>((i / 20) % 3) : static_cast<double>(rng() % 1000) / 999.0;
+        }
+    }
+    const xt::xarray<std::uint8_t> u8 = xt::cast<std::uint8_t>(img * 255.0);
+    const xt::xarray<float> f32 = xt::cast<float>(img);
+    auto check = [](const auto& im, std::size_t w, double k, bool sauvola) {
+        const auto t = sauvola ? xt::xarray<double>(xt::cast<double>(xskan::threshold_sauvola(im, w, k)))
+                               : xt::xarray<double>(xt::cast<double>(xskan::threshold_niblack(im, w, k)));
+        const auto mask = sauvola ? xskan::threshold_sauvola_mask(im, w, k, std::nullopt, 2)
+                                  : xskan::threshold_niblack_mask(im, w, k, 2);
+        using V = typename std::decay_t<decltype(im)>::value_type;
+        using F = xskan::detail::float_working_t<V>;
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < im.size(); ++i)
+        {
+            const F tv = static_cast<F>(t.data()[i]);
+            bad += mask.data()[i] != (static_cast<F>(im.data()[i]) > tv ? 1 : 0);
+        }
+        INFO("window " << w << " k " << k << (sauvola ? " sauvola" : " niblack"));
+        CHECK(bad == 0);
+    };
+    for (std::size_t w : {3, 9, 41})
+    {
+        for (double k : {0.0, 0.2, -0.3})
+        {
+            for (bool sv : {true, false})
+            {
+                check(img, w, k, sv);
+                check(u8, w, k, sv);
+                check(f32, w, k, sv);
+            }
+        }
+    }
+}
+
 TEST_CASE("float32 and integer paths equal the straightforward path; 1-pixel images", "[threshold][2d]")
 {
     const auto base = random_image({37, 29}, 5, 0, 255);

@@ -196,12 +196,10 @@ namespace xskan
                              std::uint8_t* out)
         {
             for_each_box_row<F>(data, g, threads, [&]() {
-                return [&, rows = local_rows<F>(g.row_size)](std::size_t i, const double* s1,
-                                                             const double* s2) mutable {
+                return [&, rows = fast_mask_rows<F>(g.row_size)](std::size_t i, const double* s1,
+                                                                 const double* s2) mutable {
                     const std::size_t n = g.row_size;
-                    rows.mean_std(s1, s2, n, p.window_count);
-                    rows.threshold(p, n);
-                    compare_row(data + i * n, rows.t.data(), out + i * n, n);
+                    rows.run(s1, s2, data + i * n, out + i * n, n, p);
                 };
             });
         }
@@ -457,6 +455,43 @@ namespace xskan
                            std::size_t threads = 1)
     {
         return threshold_niblack(image, detail::window_for(image, window), k, threads);
+    }
+
+    /**
+     * @brief Sauvola threshold array written into a caller's buffer (band path,
+     *        no temporaries beyond O(padded row) per thread).
+     * @param data contiguous row-major image, `shape` its extents.
+     * @param out  `size` values of the working type (float for float input, else double).
+     */
+    template <class T>
+    void threshold_sauvola_into(const T* data, const std::vector<std::size_t>& shape,
+                                detail::float_working_t<T>* out, const std::vector<std::size_t>& window,
+                                double k = 0.2, std::optional<double> r = std::nullopt, std::size_t threads = 1)
+    {
+        using F = detail::float_working_t<T>;
+        const auto sh = detail::checked_shape(shape, "threshold_sauvola");
+        const auto w = detail::checked_window(sh, window, "threshold_sauvola");
+        detail::check_finite_param(k, "k", "threshold_sauvola");
+        const double rr = r ? *r : detail::default_sauvola_r<T>();
+        detail::check_finite_param(rr, "r", "threshold_sauvola");
+        const auto g = detail::make_box_geometry(sh, w);
+        detail::local_threshold_into<F>(data, g, detail::make_local_params<F, T>(detail::local_formula::sauvola, g, k, rr),
+                                        threads, out, nullptr);
+    }
+
+    /// Niblack counterpart of threshold_sauvola_into().
+    template <class T>
+    void threshold_niblack_into(const T* data, const std::vector<std::size_t>& shape,
+                                detail::float_working_t<T>* out, const std::vector<std::size_t>& window,
+                                double k = 0.2, std::size_t threads = 1)
+    {
+        using F = detail::float_working_t<T>;
+        const auto sh = detail::checked_shape(shape, "threshold_niblack");
+        const auto w = detail::checked_window(sh, window, "threshold_niblack");
+        detail::check_finite_param(k, "k", "threshold_niblack");
+        const auto g = detail::make_box_geometry(sh, w);
+        detail::local_threshold_into<F>(data, g, detail::make_local_params<F, T>(detail::local_formula::niblack, g, k, 1.0),
+                                        threads, out, nullptr);
     }
 
     /**

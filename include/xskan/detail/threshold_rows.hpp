@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -127,6 +128,125 @@ namespace xskan
                     for (std::size_t j = 0; j < n; ++j)
                     {
                         out[j] = mp[j] - tp[j];
+                    }
+                }
+            }
+        };
+
+        /**
+         * @brief The mask `F(x) > t` of a row without divisions: t is evaluated
+         *        in double with multiplications by reciprocals, together with a
+         *        rigorous bound on its distance to scikit-image's exactly
+         *        rounded t (computed from the same window sums S1, S2); pixels
+         *        closer to t than the bound (and NaN/inf) are recomputed with
+         *        the exact formula. The result is therefore identical to
+         *        `compare_row` after `mean_std` + `threshold`.
+         *
+         * Bounds (u = unit roundoff of F): |m_a − m| ≤ 4u|m|, |v_a − v| ≤
+         * 16u(|g| + m²), |s_a − s| ≤ min(√δv, δv / s) + 4u·s with √δv ≤
+         * 4.1√u(s + 2|m|), and |t_a − t| ≤ 16u·A + B·δs where, for Sauvola,
+         * A = |m|(1 + |k|(s/r + 1)), B = |k m / r|; for Niblack A = |m| + |k| s,
+         * B = |k|.
+         */
+        template <class F>
+        struct fast_mask_rows
+        {
+            std::vector<double> m, v, s;
+            std::vector<std::uint8_t> undecided;
+            local_rows<F> exact;
+            explicit fast_mask_rows(std::size_t n) : m(n), v(n), s(n), undecided(n), exact(1) {}
+
+            template <bool Sauvola, class T>
+            std::size_t decide(const double* s2, const T* x, std::uint8_t* out, std::size_t n, double u, double su,
+                               double inv_w, double k, double inv_r)
+            {
+                const double* mp = m.data();
+                const double* sp = s.data();
+                std::uint8_t* und = undecided.data();
+                const double c_t = 16 * u;
+                const double c_s = 4.1 * su;
+                const double ak = std::abs(k);
+                const double air = std::abs(inv_r);
+                std::size_t n_undecided = 0;
+                for (std::size_t j = 0; j < n; ++j)
+                {
+                    const double mj = mp[j];
+                    const double sj = sp[j];
+                    const double am = std::abs(mj);
+                    const double g = s2[j] * inv_w;
+                    const double dv = 16 * u * (std::abs(g) + mj * mj);
+                    double t, a, b;
+                    if constexpr (Sauvola)
+                    {
+                        t = mj * (1.0 + k * (sj * inv_r - 1.0));
+                        a = am * (1.0 + ak * (sj * air + 1.0));
+                        b = am * ak * air * 1.01;
+                    }
+                    else
+                    {
+                        t = mj - k * sj;
+                        a = am + ak * sj;
+                        b = ak * 1.01;
+                    }
+                    const double xv = static_cast<double>(static_cast<F>(x[j]));
+                    const double d = xv - t;
+                    const double ad = std::abs(d);
+                    const double base = c_t * a + b * 4 * u * sj + 1e-300;
+                    const bool loose = ad > base + b * c_s * (sj + 2 * am);
+                    const bool tight = (ad > base) & ((ad - base) * sj > b * dv * 1.01);
+                    const bool ok = loose | tight;
+                    out[j] = static_cast<std::uint8_t>(d > 0);
+                    und[j] = static_cast<std::uint8_t>(!ok);
+                    n_undecided += static_cast<std::size_t>(!ok);
+                }
+                return n_undecided;
+            }
+
+            template <class T>
+            void run(const double* s1, const double* s2, const T* x, std::uint8_t* out, std::size_t n,
+                     const local_params<F>& p)
+            {
+                const double u = std::numeric_limits<F>::epsilon() / 2;
+                const double su = std::sqrt(u);
+                const double inv_w = 1.0 / static_cast<double>(p.window_count);
+                const double k = static_cast<double>(p.k);
+                const double inv_r = 1.0 / static_cast<double>(p.r);
+                const bool sauvola = p.formula == local_formula::sauvola;
+                double* mp = m.data();
+                double* vp = v.data();
+                double* sp = s.data();
+                for (std::size_t j = 0; j < n; ++j)
+                {
+                    mp[j] = s1[j] * inv_w;
+                }
+                for (std::size_t j = 0; j < n; ++j)
+                {
+                    sp[j] = mp[j] * mp[j];
+                }
+                fp_fence(sp);
+                for (std::size_t j = 0; j < n; ++j)
+                {
+                    const double g = s2[j] * inv_w;
+                    const double d = g - sp[j];
+                    vp[j] = d < 0 ? 0.0 : d;
+                }
+                sqrt_row(vp, sp, n);
+                // decision (any rounding of this block only changes the bound a little: the
+                // constants above have a factor >= 2 of slack)
+                const std::size_t n_undecided =
+                    sauvola ? decide<true>(s2, x, out, n, u, su, inv_w, k, inv_r) : decide<false>(s2, x, out, n, u, su, inv_w, k, inv_r);
+                std::uint8_t* und = undecided.data();
+                if (n_undecided == 0)
+                {
+                    return;
+                }
+                for (std::size_t j = 0; j < n; ++j)
+                {
+                    if (und[j])
+                    {
+                        exact.mean_std(s1 + j, s2 + j, 1, p.window_count);
+                        exact.threshold(p, 1);
+                        out[j] = static_cast<std::uint8_t>(static_cast<F>(x[j]) > exact.t[0]);
                     }
                 }
             }
