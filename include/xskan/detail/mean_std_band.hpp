@@ -186,6 +186,14 @@ namespace xskan
                 {
                     return;
                 }
+                if constexpr (std::is_integral<T>::value)
+                {
+                    if (m_exact)
+                    {
+                        run_exact_integer(r0, r1, sink);
+                        return;
+                    }
+                }
                 const std::size_t q = m_g.slice_size;
                 std::vector<double> c1t(q, 0.), c2t(q, 0.), c1l(q), c2l(q);
                 std::vector<double> p(q), s(q);
@@ -219,6 +227,134 @@ namespace xskan
             }
 
         private:
+            template <class U>
+            static U convert(T v) noexcept
+            {
+                if constexpr (std::is_floating_point<U>::value)
+                {
+                    return static_cast<U>(static_cast<F>(v));
+                }
+                else
+                {
+                    return static_cast<U>(v);
+                }
+            }
+
+            /**
+             * Integer images whose sums are exact (see box_sums_exact): the window
+             * sums do not depend on the order of the additions, so keep vertical
+             * window sums V = Σ_{rows of the window} P in int64 and integrate them
+             * over the slice with 1-cycle integer adds. Same S1, S2 as the
+             * float64 corner formula, bit for bit.
+             */
+            template <class Sink>
+            void run_exact_integer(std::size_t r0, std::size_t r1, Sink&& sink) const
+            {
+                using I = std::int64_t;
+                const std::size_t q = m_g.slice_size;
+                std::vector<I> v1(q, 0), v2(q, 0), a(q), b(q), i1(q), i2(q);
+                std::vector<double> sum1(m_g.row_size), sum2(m_g.row_size);
+                // window rows of output row i are the padded rows i+1 .. i+w0
+                for (std::size_t r = r0 + 1; r <= r0 + m_g.w0; ++r)
+                {
+                    gather_padded(m_data + static_cast<std::size_t>(m_g.pad0[r]) * m_g.row_size, a.data());
+                    for (std::size_t k = 0; k < q; ++k)
+                    {
+                        v1[k] += a[k];
+                        v2[k] += a[k] * a[k];
+                    }
+                }
+                for (std::size_t i = r0; i < r1; ++i)
+                {
+                    if (i > r0)
+                    {
+                        gather_padded(m_data + static_cast<std::size_t>(m_g.pad0[i + m_g.w0]) * m_g.row_size, a.data());
+                        gather_padded(m_data + static_cast<std::size_t>(m_g.pad0[i]) * m_g.row_size, b.data());
+                        for (std::size_t k = 0; k < q; ++k)
+                        {
+                            v1[k] += a[k] - b[k];
+                            v2[k] += a[k] * a[k] - b[k] * b[k];
+                        }
+                    }
+                    std::copy(v1.begin(), v1.end(), i1.begin());
+                    std::copy(v2.begin(), v2.end(), i2.begin());
+                    if (m_g.ndim == 2)
+                    {
+                        I c1 = 0;
+                        I c2 = 0;
+                        for (std::size_t k = 0; k < q; ++k)
+                        {
+                            c1 += i1[k];
+                            c2 += i2[k];
+                            i1[k] = c1;
+                            i2[k] = c2;
+                        }
+                    }
+                    else if (m_g.ndim > 2)
+                    {
+                        integral_image_inplace(i1.data(), m_g.pshape);
+                        integral_image_inplace(i2.data(), m_g.pshape);
+                    }
+                    combine_lead(i1.data(), sum1.data());
+                    combine_lead(i2.data(), sum2.data());
+                    sink(i, static_cast<const double*>(sum1.data()), static_cast<const double*>(sum2.data()));
+                }
+            }
+
+            // S = Σ over the lead corners of ±IV[corner] (exact integers), converted to double.
+            void combine_lead(const std::int64_t* iv, double* out) const
+            {
+                const std::size_t k = m_g.ndim - 1;
+                const std::size_t n_last = (k == 0) ? 1 : m_g.shape[k];
+                const std::size_t lines = m_g.row_size / n_last;
+                std::vector<std::size_t> idx(k == 0 ? 0 : k - 1, 0);
+                std::vector<std::int64_t> acc(n_last);
+                for (std::size_t line = 0; line < lines; ++line)
+                {
+                    std::size_t base = 0;
+                    for (std::size_t a = 0; a + 1 < k; ++a)
+                    {
+                        base += idx[a] * m_g.pstride[a];
+                    }
+                    std::fill(acc.begin(), acc.end(), 0);
+                    for (const auto& c : m_g.corners)
+                    {
+                        if (!c.lead)
+                        {
+                            continue;
+                        }
+                        const std::int64_t* src = iv + base + c.off;
+                        if (c.plus)
+                        {
+                            for (std::size_t j = 0; j < n_last; ++j)
+                            {
+                                acc[j] += src[j];
+                            }
+                        }
+                        else
+                        {
+                            for (std::size_t j = 0; j < n_last; ++j)
+                            {
+                                acc[j] -= src[j];
+                            }
+                        }
+                    }
+                    double* o = out + line * n_last;
+                    for (std::size_t j = 0; j < n_last; ++j)
+                    {
+                        o[j] = static_cast<double>(acc[j]);
+                    }
+                    for (std::size_t a = idx.size(); a-- > 0;)
+                    {
+                        if (++idx[a] < m_g.shape[a + 1])
+                        {
+                            break;
+                        }
+                        idx[a] = 0;
+                    }
+                }
+            }
+
             // p[q] = F(x) as double, s[q] = F(F(x)²) as double, then c1 += p, c2 += s
             // (two loops: a product is never fused with the following add).
             void add_row(std::size_t padded_row, double* c1, double* c2, double* p, double* s) const
@@ -252,13 +388,14 @@ namespace xskan
                 }
             }
 
-            // The padded slice of one input row, converted to F then double.
-            void gather_padded(const T* src, double* out) const
+            // The padded slice of one input row, converted to F then to U (double, or int64 when exact).
+            template <class U>
+            void gather_padded(const T* src, U* out) const
             {
                 const std::size_t k = m_g.ndim - 1;
                 if (k == 0)
                 {
-                    out[0] = static_cast<double>(static_cast<F>(src[0]));
+                    out[0] = convert<U>(src[0]);
                     return;
                 }
                 const std::size_t lines = m_g.slice_size / m_g.pshape[k - 1];
@@ -275,20 +412,20 @@ namespace xskan
                         base += static_cast<std::size_t>(m_g.pad[a][idx[a]]) * m_g.istride[a];
                     }
                     const T* s = src + base;
-                    double* o = out + line * len;
+                    U* o = out + line * len;
                     const std::size_t b = std::min(before, len);
                     for (std::size_t j = 0; j < b; ++j)
                     {
-                        o[j] = static_cast<double>(static_cast<F>(s[last[j]]));
+                        o[j] = convert<U>(s[last[j]]);
                     }
                     const std::size_t mid_end = std::min(before + n, len);
                     for (std::size_t j = b; j < mid_end; ++j)
                     {
-                        o[j] = static_cast<double>(static_cast<F>(s[j - before]));
+                        o[j] = convert<U>(s[j - before]);
                     }
                     for (std::size_t j = mid_end; j < len; ++j)
                     {
-                        o[j] = static_cast<double>(static_cast<F>(s[last[j]]));
+                        o[j] = convert<U>(s[last[j]]);
                     }
                     // odometer over the outer slice axes (0 .. k-2)
                     for (std::size_t a = k - 1; a-- > 0;)
