@@ -20,6 +20,7 @@
 #include <xtensor/xarray.hpp>
 
 #include <xskan/correlate.hpp>
+#include <xskan/integral_image.hpp>
 
 namespace
 {
@@ -231,6 +232,61 @@ namespace
         set_counters(state, b, std::size_t(1) << c.shape.size());
     }
 
+    /// integral_image_into on the 2-D / 3-D input (warm output), accumulating in double.
+    template <class F>
+    void bm_integral_image(benchmark::State& state, const bench_case& c)
+    {
+        auto& b = get_buffers<F>(c);
+        static xt::xarray<double> out;
+        xskan::integral_image_into(b.input, out);
+        for (auto _ : state)
+        {
+            xskan::integral_image_into(b.input, out);
+            benchmark::ClobberMemory();
+        }
+        state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.n_in));
+        state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b.n_in * (sizeof(F) + sizeof(double))));
+    }
+
+    /// The textbook schedule for comparison: one full pass per axis (numpy's cumsum loops).
+    template <class F>
+    void bm_integral_image_axis_passes(benchmark::State& state, const bench_case& c)
+    {
+        auto& b = get_buffers<F>(c);
+        static xt::xarray<double> out;
+        xskan::integral_image_into(b.input, out);
+        const std::size_t nd = c.shape.size();
+        for (auto _ : state)
+        {
+            std::copy(b.input.begin(), b.input.end(), out.begin());
+            double* d = out.data();
+            for (std::size_t axis = 0; axis < nd; ++axis)
+            {
+                std::size_t inner = 1;
+                for (std::size_t a = axis + 1; a < nd; ++a)
+                {
+                    inner *= c.shape[a];
+                }
+                const std::size_t n = c.shape[axis];
+                const std::size_t outer = b.n_in / (n * inner);
+                for (std::size_t o = 0; o < outer; ++o)
+                {
+                    double* base = d + o * n * inner;
+                    for (std::size_t i = 1; i < n; ++i)
+                    {
+                        for (std::size_t j = 0; j < inner; ++j)
+                        {
+                            base[i * inner + j] += base[(i - 1) * inner + j];
+                        }
+                    }
+                }
+            }
+            benchmark::ClobberMemory();
+        }
+        state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.n_in));
+        state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b.n_in * (sizeof(F) + sizeof(double))));
+    }
+
     template <class F>
     void register_all(const char* tname)
     {
@@ -255,6 +311,8 @@ namespace
             reg("simd[chained_rows,plain_stores,avx512]", &bm_simd_schedule<F, true, 0, true, xsimd::avx512bw>);
 #endif
             reg("simd[natural_rows,plain_stores]", &bm_simd_schedule<F, false, 0>);
+            reg("integral_image_into", &bm_integral_image<F>);
+            reg("integral_image[axis_passes]", &bm_integral_image_axis_passes<F>);
             reg("simd[chained_rows,plain_stores]", &bm_simd_schedule<F, true, 0>);
             reg("simd[natural_rows,nt_stores]", &bm_simd_schedule<F, false, 1>);
             reg("simd[chained_rows,nt_stores]", &bm_simd_schedule<F, true, 1>);
