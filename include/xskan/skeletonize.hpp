@@ -41,8 +41,9 @@ namespace xskan
     {
         /// Algorithm (default: Zhang, as scikit-image for 2D input).
         skeleton_method method = skeleton_method::zhang;
-        /// Threads (0 = all hardware threads). Only Zhang's row-parallel subiterations use
-        /// them (results are identical for any count); Lee's thinning is sequential.
+        /// Threads (0 = all hardware threads); the result is identical for any count. Zhang:
+        /// both phases of every subiteration are row-parallel. Lee: the candidate
+        /// collection of every border direction is parallel, its re-check stays sequential.
         std::size_t threads = 1;
 
         skeletonize_options& with_method(skeleton_method m)
@@ -187,7 +188,7 @@ namespace xskan
 
         template <class T>
         void skel_lee(const T* src, std::size_t p, std::size_t h, std::size_t w, std::uint8_t* out,
-                      lee_buffers& buf)
+                      std::size_t threads, lee_buffers& buf)
         {
             const std::size_t np = p + 2, nr = h + 2, nc = w + 2;
             buf.v.assign(np * nr * nc + 16, 0);
@@ -204,7 +205,7 @@ namespace xskan
                     }
                 }
             }
-            lee_thin(buf, np, nr, nc);
+            lee_thin(buf, np, nr, nc, resolve_threads(threads, 64));
             for (std::size_t k = 0; k < p; ++k)
             {
                 for (std::size_t r = 0; r < h; ++r)
@@ -257,12 +258,12 @@ namespace xskan
             else if (shape.size() == 2)
             {
                 detail::skel_lee(data, 1, static_cast<std::size_t>(shape[0]), static_cast<std::size_t>(shape[1]),
-                                 out.data(), ws.lee);
+                                 out.data(), options.threads, ws.lee);
             }
             else
             {
                 detail::skel_lee(data, static_cast<std::size_t>(shape[0]), static_cast<std::size_t>(shape[1]),
-                                 static_cast<std::size_t>(shape[2]), out.data(), ws.lee);
+                                 static_cast<std::size_t>(shape[2]), out.data(), options.threads, ws.lee);
             }
         });
     }

@@ -33,6 +33,7 @@
 #include <cstring>
 #include <vector>
 
+#include "parallel.hpp"
 #include "skeletonize_bits.hpp"
 
 namespace xskan
@@ -43,8 +44,7 @@ namespace xskan
         enum : std::uint8_t
         {
             lee_fg = 1,        ///< foreground
-            lee_valid = 2,     ///< cached candidate test is up to date
-            lee_deletable = 4, ///< cached result: not an end point, Euler invariant and simple
+            lee_dirty = 2,     ///< a 26-neighbour was deleted since the voxel's cached test
             lee_listed = 8     ///< in the list of exposed voxels
         };
 
@@ -111,17 +111,71 @@ namespace xskan
             }
         };
 
+        /// For each 9-bit plane of the mask (bit 3*r + c), the codes of its four 2x2
+        /// squares: byte s = 2*r0 + c0 holds bits (c + 2*r) of the square at (r0, c0).
+        struct lee_plane_squares
+        {
+            std::uint32_t v[512];
+            constexpr lee_plane_squares()
+                : v{}
+            {
+                for (int plane = 0; plane < 512; ++plane)
+                {
+                    std::uint32_t x = 0;
+                    for (int r0 = 0; r0 < 2; ++r0)
+                    {
+                        for (int c0 = 0; c0 < 2; ++c0)
+                        {
+                            std::uint32_t q = 0;
+                            for (int rr = 0; rr < 2; ++rr)
+                            {
+                                for (int cc = 0; cc < 2; ++cc)
+                                {
+                                    q |= static_cast<std::uint32_t>((plane >> (3 * (r0 + rr) + c0 + cc)) & 1)
+                                         << (cc + 2 * rr);
+                                }
+                            }
+                            x |= q << (8 * (2 * r0 + c0));
+                        }
+                    }
+                    v[plane] = x;
+                }
+            }
+        };
+
+        /// The octant tables ordered by (lower plane pp, square s): index 4 * pp + s.
+        struct lee_euler_by_square
+        {
+            std::int8_t v[8][256];
+            constexpr lee_euler_by_square()
+                : v{}
+            {
+                constexpr lee_euler_tables t{};
+                for (int o = 0; o < 8; ++o)
+                {
+                    const int b = t.base[o];
+                    const int k = 4 * (b / 9) + 2 * ((b % 9) / 3) + (b % 3);
+                    for (int sub = 0; sub < 256; ++sub)
+                    {
+                        v[k][sub] = t.v[o][sub];
+                    }
+                }
+            }
+        };
+
         /// Euler invariance of deleting the centre (its octant sum of δG26 is 0).
         inline bool lee_is_euler_invariant(std::uint32_t m) noexcept
         {
-            static constexpr lee_euler_tables t{};
-            int sum = 0;
-            for (int o = 0; o < 8; ++o)
-            {
-                const std::uint32_t x = m >> t.base[o];
-                const std::uint32_t sub = (x & 3u) | ((x >> 1) & 0xCu) | ((x >> 5) & 0x30u) | ((x >> 6) & 0xC0u);
-                sum += t.v[o][sub];
-            }
+            static constexpr lee_plane_squares squares{};
+            static constexpr lee_euler_by_square t{};
+            const std::uint32_t q0 = squares.v[m & 511u];
+            const std::uint32_t q1 = squares.v[(m >> 9) & 511u];
+            const std::uint32_t q2 = squares.v[(m >> 18) & 511u];
+            const std::uint32_t lo = q0 | (q1 << 4);  // octants with planes 0-1, one byte each
+            const std::uint32_t hi = q1 | (q2 << 4);  // octants with planes 1-2
+            const int sum = t.v[0][lo & 255u] + t.v[1][(lo >> 8) & 255u] + t.v[2][(lo >> 16) & 255u] +
+                            t.v[3][lo >> 24] + t.v[4][hi & 255u] + t.v[5][(hi >> 8) & 255u] +
+                            t.v[6][(hi >> 16) & 255u] + t.v[7][hi >> 24];
             return sum == 0;
         }
 
@@ -179,51 +233,69 @@ namespace xskan
 #endif
         }
 
-        /// Clear the `lee_valid` bit of p[-1], p[0], p[1] (sequential phase only).
-        inline void lee_invalidate3(std::uint8_t* p) noexcept
+        /// Set the `lee_dirty` bit of p[-1], p[0], p[1] (sequential phase only).
+        inline void lee_mark_dirty3(std::uint8_t* p) noexcept
         {
 #if XSKAN_SKELETONIZE_LITTLE_ENDIAN
             std::uint32_t x;
             std::memcpy(&x, p - 1, 4);
-            x &= ~(0x00010101u * lee_valid);
+            x |= 0x00010101u * lee_dirty;
             std::memcpy(p - 1, &x, 4);
 #else
-            p[-1] &= static_cast<std::uint8_t>(~lee_valid);
-            p[0] &= static_cast<std::uint8_t>(~lee_valid);
-            p[1] &= static_cast<std::uint8_t>(~lee_valid);
+            p[-1] |= lee_dirty;
+            p[0] |= lee_dirty;
+            p[1] |= lee_dirty;
 #endif
         }
+
+        /// An exposed voxel and its cached step-(1) test.
+        struct lee_entry
+        {
+            std::size_t index;
+            std::uint8_t state;  ///< lee_entry_valid | lee_entry_deletable
+        };
+        enum : std::uint8_t
+        {
+            lee_entry_valid = 1,
+            lee_entry_deletable = 2
+        };
 
         /// Working volume (padded, one byte per voxel plus slack) and lists; reusable.
         struct lee_buffers
         {
             std::vector<std::uint8_t> v;
-            std::vector<std::size_t> exposed, candidates, merged, merge_tmp;
-            std::vector<std::size_t> added[6];  ///< newly exposed voxels per 6-neighbour direction (each sorted)
+            std::vector<lee_entry> exposed, merged, merge_tmp, added_all;
+            std::vector<lee_entry> added[6];  ///< newly exposed voxels per 6-neighbour direction (each sorted)
+            std::vector<std::vector<std::size_t>> candidates, recomputed;  ///< per thread
         };
 
         /**
          * @brief Thin the padded volume `buf.v` of padded extents (np, nr, nc) in place
          *        (foreground = bit 0; other bits must be 0; at least 8 slack bytes after the end).
+         * @param n_threads threads for the candidate collection (the re-check is sequential);
+         *        the result does not depend on it.
          */
-        inline void lee_thin(lee_buffers& buf, std::size_t np, std::size_t nr, std::size_t nc)
+        inline void lee_thin(lee_buffers& buf, std::size_t np, std::size_t nr, std::size_t nc, std::size_t n_threads)
         {
             std::uint8_t* v = buf.v.data();
             const std::ptrdiff_t sr = static_cast<std::ptrdiff_t>(nc);
             const std::ptrdiff_t sp = static_cast<std::ptrdiff_t>(nr * nc);
+            const bool flat = (np == 3);  // 2D image: planes 0 and 2 are empty
 
-            auto neighbourhood = [&](std::size_t idx) -> std::uint32_t {
+            auto neighbourhood = [v, sr, sp, flat](std::size_t idx) -> std::uint32_t {
                 const std::uint8_t* c = v + idx;
-                std::uint32_t m = 0;
-                m |= lee_load3(c - sp - sr);
-                m |= lee_load3(c - sp) << 3;
-                m |= lee_load3(c - sp + sr) << 6;
-                m |= lee_load3(c - sr) << 9;
+                std::uint32_t m = lee_load3(c - sr) << 9;
                 m |= lee_load3(c) << 12;
                 m |= lee_load3(c + sr) << 15;
-                m |= lee_load3(c + sp - sr) << 18;
-                m |= lee_load3(c + sp) << 21;
-                m |= lee_load3(c + sp + sr) << 24;
+                if (!flat)
+                {
+                    m |= lee_load3(c - sp - sr);
+                    m |= lee_load3(c - sp) << 3;
+                    m |= lee_load3(c - sp + sr) << 6;
+                    m |= lee_load3(c + sp - sr) << 18;
+                    m |= lee_load3(c + sp) << 21;
+                    m |= lee_load3(c + sp + sr) << 24;
+                }
                 return m;
             };
 
@@ -238,6 +310,16 @@ namespace xskan
                     for (std::size_t c = 1; c + 1 < nc; ++c)
                     {
                         const std::size_t i = row + c;
+                        if (c + 9 < nc)
+                        {
+                            std::uint64_t eight;  // skip runs of background quickly
+                            std::memcpy(&eight, v + i, 8);
+                            if (!eight)
+                            {
+                                c += 7;
+                                continue;
+                            }
+                        }
                         if (!(v[i] & lee_fg))
                         {
                             continue;
@@ -245,7 +327,7 @@ namespace xskan
                         if (!(v[i - 1] & v[i + 1] & v[i - sr] & v[i + sr] & v[i - sp] & v[i + sp] & lee_fg))
                         {
                             v[i] |= lee_listed;
-                            exposed.push_back(i);
+                            exposed.push_back({i, 0});
                         }
                     }
                 }
@@ -253,12 +335,47 @@ namespace xskan
 
             // Border directions in scikit-image's order 4 (W: r-1), 3 (E: r+1), 2 (S: c+1), 1 (N: c-1), 5 (U: p+1), 6 (B: p-1).
             const std::ptrdiff_t offsets[6] = {-sr, sr, 1, -1, sp, -sp};
-            const int n_borders = (np == 3) ? 4 : 6;
+            const int n_borders = flat ? 4 : 6;
             const std::ptrdiff_t six[6] = {-1, 1, -sr, sr, -sp, sp};
 
-            auto& candidates = buf.candidates;
+            const std::size_t max_threads = std::max<std::size_t>(1, n_threads);
+            buf.candidates.resize(max_threads);
+            buf.recomputed.resize(max_threads);
             auto& added = buf.added;
             auto& merged = buf.merged;
+
+            // Step (1) on entries [k0, k1): reads the volume only, writes the entries' states.
+            auto collect = [&](std::size_t t, std::size_t k0, std::size_t k1, std::ptrdiff_t off) {
+                auto& cand = buf.candidates[t];
+                auto& redo = buf.recomputed[t];
+                cand.clear();
+                redo.clear();
+                lee_entry* e = exposed.data();
+                for (std::size_t k = k0; k < k1; ++k)
+                {
+                    const std::size_t i = e[k].index;
+                    if (v[static_cast<std::ptrdiff_t>(i) + off] & lee_fg)
+                    {
+                        continue;
+                    }
+                    std::uint8_t st = e[k].state;
+                    if (!(st & lee_entry_valid) || (v[i] & lee_dirty))
+                    {
+                        const bool ok = lee_is_deletable(neighbourhood(i));
+                        st = static_cast<std::uint8_t>(lee_entry_valid | (ok ? lee_entry_deletable : 0));
+                        e[k].state = st;
+                        if (v[i] & lee_dirty)
+                        {
+                            redo.push_back(i);
+                        }
+                    }
+                    if (st & lee_entry_deletable)
+                    {
+                        cand.push_back(i);
+                    }
+                }
+            };
+
             int unchanged = 0;
             while (unchanged < n_borders)
             {
@@ -266,58 +383,66 @@ namespace xskan
                 for (int j = 0; j < n_borders; ++j)
                 {
                     const std::ptrdiff_t off = offsets[j];
-                    candidates.clear();
-                    for (const std::size_t i : exposed)
+                    const std::size_t n_exp = exposed.size();
+                    const std::size_t nt = n_exp >= 16384 ? max_threads : 1;
+                    if (nt <= 1)
                     {
-                        if (v[static_cast<std::ptrdiff_t>(i) + off] & lee_fg)
+                        collect(0, 0, n_exp, off);
+                    }
+                    else
+                    {
+                        parallel_for(nt, nt, [&](std::size_t t) {
+                            collect(t, n_exp * t / nt, n_exp * (t + 1) / nt, off);
+                        });
+                    }
+                    // The recomputed states are fresh: clear their dirty bits (sequential phase).
+                    for (std::size_t t = 0; t < nt; ++t)
+                    {
+                        for (const std::size_t i : buf.recomputed[t])
                         {
-                            continue;
-                        }
-                        std::uint8_t b = v[i];
-                        if (!(b & lee_valid))
-                        {
-                            const bool ok = lee_is_deletable(neighbourhood(i));
-                            b = static_cast<std::uint8_t>((b & ~lee_deletable) | lee_valid | (ok ? lee_deletable : 0));
-                            v[i] = b;
-                        }
-                        if (b & lee_deletable)
-                        {
-                            candidates.push_back(i);
+                            v[i] &= static_cast<std::uint8_t>(~lee_dirty);
                         }
                     }
 
-                    // Sequential re-check, in raster order.
+                    // Sequential re-check, in raster order (thread chunks are in order).
                     bool changed = false;
                     for (auto& a : added)
                     {
                         a.clear();
                     }
-                    for (const std::size_t i : candidates)
+                    for (std::size_t t = 0; t < nt; ++t)
                     {
-                        // Still valid: no 26-neighbour deleted since the test, so still simple.
-                        if (!(v[i] & lee_valid) && !lee_is_simple(neighbourhood(i)))
+                        for (const std::size_t i : buf.candidates[t])
                         {
-                            continue;
-                        }
-                        v[i] = 0;
-                        changed = true;
-                        std::uint8_t* c = v + i;
-                        lee_invalidate3(c - sp - sr);
-                        lee_invalidate3(c - sp);
-                        lee_invalidate3(c - sp + sr);
-                        lee_invalidate3(c - sr);
-                        lee_invalidate3(c);
-                        lee_invalidate3(c + sr);
-                        lee_invalidate3(c + sp - sr);
-                        lee_invalidate3(c + sp);
-                        lee_invalidate3(c + sp + sr);
-                        for (int k = 0; k < 6; ++k)
-                        {
-                            std::uint8_t& q = c[six[k]];
-                            if ((q & (lee_fg | lee_listed)) == lee_fg)
+                            // Not dirty: no 26-neighbour deleted since the test, so still simple.
+                            if ((v[i] & lee_dirty) && !lee_is_simple(neighbourhood(i)))
                             {
-                                q |= lee_listed;
-                                added[k].push_back(static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + six[k]));
+                                continue;
+                            }
+                            v[i] = 0;
+                            changed = true;
+                            std::uint8_t* c = v + i;
+                            lee_mark_dirty3(c - sr);
+                            lee_mark_dirty3(c);
+                            lee_mark_dirty3(c + sr);
+                            if (!flat)
+                            {
+                                lee_mark_dirty3(c - sp - sr);
+                                lee_mark_dirty3(c - sp);
+                                lee_mark_dirty3(c - sp + sr);
+                                lee_mark_dirty3(c + sp - sr);
+                                lee_mark_dirty3(c + sp);
+                                lee_mark_dirty3(c + sp + sr);
+                            }
+                            for (int k = 0; k < 6; ++k)
+                            {
+                                std::uint8_t& q = c[six[k]];
+                                if ((q & (lee_fg | lee_listed)) == lee_fg)
+                                {
+                                    q |= lee_listed;
+                                    added[k].push_back(
+                                        {static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + six[k]), 0});
+                                }
                             }
                         }
                     }
@@ -326,9 +451,10 @@ namespace xskan
                         ++unchanged;
                         continue;
                     }
-                    // Drop deleted voxels, merge the newly exposed ones (raster order).
                     // Deletions happen in increasing index order, so each added[k] is sorted.
-                    auto& all_added = added[0];
+                    auto by_index = [](const lee_entry& a, const lee_entry& b) { return a.index < b.index; };
+                    auto& all_added = buf.added_all;
+                    all_added.swap(added[0]);
                     for (int k = 1; k < 6; ++k)
                     {
                         if (added[k].empty())
@@ -337,26 +463,28 @@ namespace xskan
                         }
                         buf.merge_tmp.resize(all_added.size() + added[k].size());
                         std::merge(all_added.begin(), all_added.end(), added[k].begin(), added[k].end(),
-                                   buf.merge_tmp.begin());
+                                   buf.merge_tmp.begin(), by_index);
                         all_added.swap(buf.merge_tmp);
                     }
+                    // Drop deleted voxels, merge the newly exposed ones (raster order).
                     merged.clear();
                     merged.reserve(exposed.size() + all_added.size());
                     auto a = all_added.begin();
-                    for (const std::size_t i : exposed)
+                    for (const lee_entry& e : exposed)
                     {
-                        if (!(v[i] & lee_fg))
+                        if (!(v[e.index] & lee_fg))
                         {
                             continue;
                         }
-                        while (a != all_added.end() && *a < i)
+                        while (a != all_added.end() && a->index < e.index)
                         {
                             merged.push_back(*a++);
                         }
-                        merged.push_back(i);
+                        merged.push_back(e);
                     }
                     merged.insert(merged.end(), a, all_added.end());
                     exposed.swap(merged);
+                    all_added.clear();
                 }
             }
         }
