@@ -273,7 +273,7 @@ namespace xskan_cli
                 sp.sigma = sigma;
                 sp.offset = a.brightness_offset;
                 sp.threads = threads;
-                const auto weighted = segment_image(cropped, sp, wb, tm);
+                const auto& weighted = segment_image(cropped, sp, wb, tm);
                 dispatch_gray(cropped, [&](const auto& img) {
                     weighted.visit([&](const auto& q) {
                         using Q = typename std::decay_t<decltype(q)>::value_type;

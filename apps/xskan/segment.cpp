@@ -10,6 +10,7 @@
 #include <xskan/skeletonize.hpp>
 #include <xskan/threshold.hpp>
 
+#include "fast_stages.hpp"
 #include "segment.hpp"
 
 namespace xskan_cli
@@ -19,6 +20,7 @@ namespace xskan_cli
         xskan::skeletonize_workspace skeletonize_ws;
         xt::xarray<std::uint8_t> mask;
         xt::xarray<std::uint8_t> skeleton;
+        xskan::io::any_array weighted;  ///< skeleton * shape_index, reused between images
     };
 
     void segment_buffers_deleter::operator()(segment_buffers* p) const noexcept { delete p; }
@@ -31,7 +33,7 @@ namespace xskan_cli
     namespace
     {
         template <class T>
-        xskan::io::any_array segment_typed(const xt::xarray<T>& image, const segment_params& p, segment_buffers& wb,
+        const xskan::io::any_array& segment_typed(const xt::xarray<T>& image, const segment_params& p, segment_buffers& wb,
                                            stage_timer& tm)
         {
             const std::vector<std::size_t> shape(image.shape().begin(), image.shape().end());
@@ -57,6 +59,44 @@ namespace xskan_cli
                                                           std::nullopt, p.threads);
                 }
             };
+            using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
+            const std::size_t rows = shape[0], cols = shape[1];
+            auto weighted_buffer = [&]() -> xt::xarray<F>& {
+                if (!wb.weighted.holds<F>())
+                {
+                    wb.weighted = xskan::io::any_array(xt::xarray<F>());
+                }
+                auto& w = wb.weighted.get<F>();
+                if (w.dimension() != 2 || w.shape()[0] != rows || w.shape()[1] != cols)
+                {
+                    w.resize(shape);
+                }
+                return w;
+            };
+            if (p.sigma > 0 && bands_apply(rows, cols, p.sigma))
+            {
+                // One full Gaussian (mode reflect, for the shape index); the mode-nearest
+                // smoothing of skan.pre.threshold differs only in the border bands.
+                xskan::gaussian_options go;
+                go.boundary = xskan::mode::reflect;
+                auto g = xskan::gaussian(image, p.sigma, go);
+                auto bands = gaussian_border_bands(image, p.sigma, xskan::mode::nearest);
+                tm.lap("smooth");
+                swap_border_bands(g.data(), bands, false);  // g = gaussian(image, sigma, nearest)
+                threshold_on(g);
+                swap_border_bands(g.data(), bands, true);   // g = gaussian(image, sigma, reflect)
+                tm.lap("threshold");
+                xskan::skeletonize_options so;
+                so.method = xskan::skeleton_method::zhang;
+                so.threads = p.threads;
+                xskan::skeletonize(wb.mask, wb.skeleton, so, wb.skeletonize_ws);
+                tm.lap("skeletonize");
+                auto& q = weighted_buffer();
+                shape_index_from_smoothed(g.data(), rows, cols, wb.skeleton.data(), q.data());
+                tm.lap("shape_index");
+                return wb.weighted;
+            }
+            // General path (no smoothing, or an image too small for the band trick).
             if (p.sigma > 0)
             {
                 auto smoothed = xskan::gaussian(image, p.sigma);
@@ -77,22 +117,21 @@ namespace xskan_cli
             xskan::skeletonize(wb.mask, wb.skeleton, so, wb.skeletonize_ws);
             tm.lap("skeletonize");
             // skeleton * quality, exactly as numpy (0 * NaN = NaN stays a skeleton pixel, as in skan)
-            using Q = typename decltype(quality)::value_type;
-            Q* q = quality.data();
-            const std::uint8_t* s = wb.skeleton.data();
-            const std::size_t n = quality.size();
-            for (std::size_t i = 0; i < n; ++i)
+            static_assert(std::is_same<typename decltype(quality)::value_type, F>::value, "shape_index type");
+            auto& q = weighted_buffer();
+            const std::uint8_t* sk = wb.skeleton.data();
+            for (std::size_t i = 0; i < q.size(); ++i)
             {
-                q[i] = static_cast<Q>(s[i]) * q[i];
+                q.data()[i] = static_cast<F>(sk[i]) * quality.data()[i];
             }
             tm.lap("weight");
-            return xskan::io::any_array(xt::xarray<Q>(std::move(quality)));
+            return wb.weighted;
         }
     }  // namespace
 
-    xskan::io::any_array segment_image(const xskan::io::any_array& image, const segment_params& p, segment_buffers& wb,
-                                       stage_timer& tm)
+    const xskan::io::any_array& segment_image(const xskan::io::any_array& image, const segment_params& p,
+                                              segment_buffers& wb, stage_timer& tm)
     {
-        return dispatch_gray(image, [&](const auto& img) { return segment_typed(img, p, wb, tm); });
+        return dispatch_gray(image, [&](const auto& img) -> const xskan::io::any_array& { return segment_typed(img, p, wb, tm); });
     }
 }  // namespace xskan_cli

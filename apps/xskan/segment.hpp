@@ -36,9 +36,10 @@ namespace xskan_cli
     /**
      * @brief skan's pipeline on a cropped 2D image up to the weighted skeleton.
      * @param image 2D (uint8, uint16, float32 or float64; other types converted to float64)
-     * @return skeleton * shape_index (float64, or float32 for float32 input)
+     * @return skeleton * shape_index (float64, or float32 for float32 input), held in `wb`
+     *         (valid until the next call with the same buffers)
      */
-    xskan::io::any_array segment_image(const xskan::io::any_array& image, const segment_params& p, segment_buffers& wb,
+    const xskan::io::any_array& segment_image(const xskan::io::any_array& image, const segment_params& p, segment_buffers& wb,
                                        stage_timer& tm);
 }  // namespace xskan_cli
 

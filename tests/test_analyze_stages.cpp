@@ -1,0 +1,93 @@
+// The memory-lean pipeline stages of `xskan analyze` (apps/xskan/fast_stages.hpp) are
+// bitwise equal to the library functions they replace.
+#include <cmath>
+#include <cstdint>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include <xtensor/xarray.hpp>
+
+#include "golden.hpp"
+
+#include "../apps/xskan/fast_stages.hpp"
+
+namespace
+{
+    template <class F>
+    bool bitwise_equal(const xt::xarray<F>& a, const xt::xarray<F>& b)
+    {
+        if (a.shape() != b.shape()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+        {
+            const F x = a.data()[i], y = b.data()[i];
+            if (!(x == y || (std::isnan(x) && std::isnan(y)))) return false;
+        }
+        return true;
+    }
+
+    template <class T>
+    void check_stages(const xt::xarray<T>& image, double sigma)
+    {
+        using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
+        const std::size_t rows = image.shape()[0], cols = image.shape()[1];
+        REQUIRE(xskan_cli::bands_apply(rows, cols, sigma));
+        xskan::gaussian_options reflect;
+        reflect.boundary = xskan::mode::reflect;
+        const xt::xarray<F> g_reflect = xskan::gaussian(image, sigma, reflect);
+        const xt::xarray<F> g_nearest = xskan::gaussian(image, sigma);  // skimage default: nearest
+        REQUIRE(!bitwise_equal(g_reflect, g_nearest));                  // the borders do differ
+        xt::xarray<F> g = g_reflect;
+        auto bands = xskan_cli::gaussian_border_bands(image, sigma, xskan::mode::nearest);
+        xskan_cli::swap_border_bands(g.data(), bands, false);
+        CHECK(bitwise_equal(g, g_nearest));
+        xskan_cli::swap_border_bands(g.data(), bands, true);
+        CHECK(bitwise_equal(g, g_reflect));
+
+        const xt::xarray<F> si = xskan::shape_index(image, sigma, xskan::mode::reflect);
+        xt::xarray<F> fast = xt::xarray<F>::from_shape({rows, cols});
+        xskan_cli::shape_index_from_smoothed(g.data(), rows, cols, nullptr, fast.data());
+        CHECK(bitwise_equal(fast, si));
+        // weighted by a 0/1 "skeleton": skeleton * shape_index
+        xt::xarray<std::uint8_t> w = xt::xarray<std::uint8_t>::from_shape({rows, cols});
+        std::mt19937 rng(7);
+        for (auto& v : w) v = static_cast<std::uint8_t>(rng() % 5 == 0);
+        xskan_cli::shape_index_from_smoothed(g.data(), rows, cols, w.data(), fast.data());
+        xt::xarray<F> expect = xt::xarray<F>::from_shape({rows, cols});
+        for (std::size_t i = 0; i < expect.size(); ++i) expect.data()[i] = static_cast<F>(w.data()[i]) * si.data()[i];
+        CHECK(bitwise_equal(fast, expect));
+    }
+}  // namespace
+
+TEST_CASE("one Gaussian + border bands = both modes; streamed shape index = xskan::shape_index", "[2d][analyze]")
+{
+    std::mt19937 rng(42);
+    SECTION("uint8 random, sigma 2.3")
+    {
+        xt::xarray<std::uint8_t> img = xt::xarray<std::uint8_t>::from_shape({61, 77});
+        for (auto& v : img) v = static_cast<std::uint8_t>(rng() % 256);
+        check_stages(img, 2.3);
+    }
+    SECTION("float32 random, sigma 1.6")
+    {
+        xt::xarray<float> img = xt::xarray<float>::from_shape({40, 33});
+        for (auto& v : img) v = static_cast<float>(rng() % 1000) / 997.0f;
+        check_stages(img, 1.6);
+    }
+    SECTION("float64 with a flat region (NaN shape index), sigma 1")
+    {
+        xt::xarray<double> img = xt::zeros<double>({30, 31});
+        for (std::size_t i = 0; i < 12; ++i)
+            for (std::size_t j = 0; j < 31; ++j) img(i, j) = static_cast<double>(rng() % 100) / 7.0;
+        check_stages(img, 1.0);
+    }
+}
+
+TEST_CASE("fast stages on the real SEM crop with the pipeline's sigma", "[2d][analyze][golden]")
+{
+    const std::string p = xskan_test::golden("C_threshold/retic_crop_u8.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(p);
+    const xt::xarray<std::uint8_t> img = xt::load_npy<std::uint8_t>(p);
+    check_stages(img, 4.7);
+    CHECK(!xskan_cli::bands_apply(40, 400, 4.7));  // too small: the general path is used
+}
