@@ -559,6 +559,13 @@ TEST_CASE("correlate_sparse_into writes into a reused container", "[2d]")
     const auto k3 = random_kernel({3, 5}, 4, false, rng);
     xskan::correlate_sparse_into(img, k3, out, mode::nearest);
     CHECK(bit_mismatches(out, reference(img, k3, mode::nearest)) == 0);
+    // output = input (same container, resized by the call): the input is copied first
+    xt::xarray<float> same = img;
+    xskan::correlate_sparse_into(same, k, same);
+    CHECK(bit_mismatches(same, reference(img, k, mode::valid)) == 0);
+    xt::xarray<float> same2 = img;
+    xskan::correlate_sparse_into(same2, k3, same2, mode::reflect);  // same shape, in place
+    CHECK(bit_mismatches(same2, reference(img, k3, mode::reflect)) == 0);
 }
 
 TEMPLATE_TEST_CASE("array_ref overload works on sub-blocks with a pitch", "[2d][3d]", st::pixel_outer,

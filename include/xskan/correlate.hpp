@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -243,13 +244,20 @@ namespace xskan
 
         /// Run `fn(const F* data, shape)` on the image as contiguous row-major F, copying only when needed.
         template <class F, class E, class Fn>
-        void with_contiguous(const xt::xexpression<E>& image, Fn&& fn)
+        void with_contiguous(const xt::xexpression<E>& image, Fn&& fn, const void* avoid_lo = nullptr,
+                             const void* avoid_hi = nullptr)
         {
             const auto& img = image.derived_cast();
             std::vector<std::size_t> shape(img.shape().begin(), img.shape().end());
             if constexpr (std::is_same<typename E::value_type, F>::value && std::is_base_of<xt::xcontainer<E>, E>::value)
             {
-                if (is_row_major_container(img))
+                // use the storage in place unless it overlaps [avoid_lo, avoid_hi) (the caller's output)
+                const auto lo = reinterpret_cast<std::uintptr_t>(img.data());
+                const auto hi = lo + img.size() * sizeof(F);
+                const bool overlaps = avoid_lo != nullptr && img.size() > 0 &&
+                                      lo < reinterpret_cast<std::uintptr_t>(avoid_hi) &&
+                                      reinterpret_cast<std::uintptr_t>(avoid_lo) < hi;
+                if (!overlaps && is_row_major_container(img))
                 {
                     fn(img.data(), shape);
                     return;
@@ -351,7 +359,9 @@ namespace xskan
      *        memory avoids the first-touch cost of fresh pages).
      *
      * @param image  as for correlate_sparse; a row-major container whose value
-     *               type is already the working type is used without a copy
+     *               type is already the working type is used without a copy,
+     *               unless it shares storage with `out` (then it is copied first,
+     *               so `correlate_sparse_into(a, k, a)` is safe)
      * @param kernel sparse kernel
      * @param out    an xtensor container (xarray/xtensor, row-major) of value type
      *               `correlate_value_t<image value type>`; resized only if its shape differs
@@ -368,6 +378,9 @@ namespace xskan
         static_assert(std::is_base_of<xt::xcontainer<O>, O>::value,
                       "xskan::correlate_sparse_into: the output must be an xtensor container (xarray, xtensor); "
                       "for a sub-block of a bigger array use the array_ref overload");
+        // an input sharing storage with `out` (e.g. the same array) is copied first
+        const void* out_lo = out.size() > 0 ? static_cast<const void*>(out.data()) : nullptr;
+        const void* out_hi = out.size() > 0 ? static_cast<const void*>(out.data() + out.size()) : nullptr;
         detail::with_contiguous<F>(image, [&](const F* data, const std::vector<std::size_t>& shape) {
             detail::correlate_any_mode<Strategy>(
                 data, shape, kernel, m,
@@ -393,7 +406,7 @@ namespace xskan
                     return out.data();
                 },
                 "correlate_sparse_into");
-        });
+        }, out_lo, out_hi);
     }
 
     /// Out-parameter form with a dense kernel expression.
