@@ -192,6 +192,11 @@ TEST_CASE("integral_image_into reuses the output and matches the allocating form
     xt::xarray<double> y = xt::cast<double>(x);
     xskan::integral_image_into(y, y);
     CHECK(bitwise_equal(y, xskan::integral_image(x)));
+    // a transposed view of the output itself
+    xt::xarray<double> sq = {{1, 2}, {3, 4}};
+    xskan::integral_image_into(xt::transpose(sq), sq);
+    const xt::xarray<double> expected_sq = {{1, 4}, {3, 10}};  // integral of [[1, 3], [2, 4]]
+    CHECK(bitwise_equal(sq, expected_sq));
 }
 
 TEST_CASE("integral_image rejects empty images", "[error]")

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -176,7 +177,8 @@ namespace xskan
      * @brief Out-parameter form: the integral image written into `out`
      *        (resized only when its shape differs), accumulating in `out`'s
      *        value type. Reusing `out` avoids the first-touch cost of fresh memory.
-     * @param image any xtensor expression, ndim >= 1, non-empty (may be `out` itself)
+     * @param image any xtensor expression, ndim >= 1, non-empty (may be `out`
+     *              itself or a view of it: non-container inputs go through a temporary)
      * @param out   a row-major xtensor container (xarray, xtensor)
      * @throws std::invalid_argument for an empty image or a non-row-major `out`.
      */
@@ -192,7 +194,25 @@ namespace xskan
         {
             throw std::invalid_argument("xskan::integral_image_into: out must have row-major layout");
         }
-        xt::noalias(out) = xt::cast<Acc>(img);
+        bool direct = false;  // safe to write `out` while reading `img` element by element?
+        if constexpr (std::is_base_of<xt::xcontainer<E>, E>::value)
+        {
+            const auto ilo = reinterpret_cast<std::uintptr_t>(img.data());
+            const auto ihi = ilo + img.size() * sizeof(typename E::value_type);
+            const auto olo = reinterpret_cast<std::uintptr_t>(out.data());
+            const auto ohi = olo + out.size() * sizeof(Acc);
+            const bool disjoint = out.size() == 0 || ihi <= olo || ohi <= ilo;
+            const bool same = static_cast<const void*>(&img) == static_cast<const void*>(&out);
+            direct = disjoint || same;
+        }
+        if (direct)
+        {
+            xt::noalias(out) = xt::cast<Acc>(img);
+        }
+        else
+        {
+            out = xt::cast<Acc>(img);  // views (possibly of `out` itself): evaluated through a temporary
+        }
         integral_image_inplace(out.data(), out.shape());
     }
 }  // namespace xskan
