@@ -227,7 +227,7 @@ namespace xskan
                 {
                     continue;
                 }
-                const double rad = opts.truncate * sigma[a] + 0.5;
+                const double rad = no_fma(opts.truncate * sigma[a]) + 0.5;   // int(truncate * sd + 0.5)
                 if (!(rad < 1e9))
                 {
                     throw std::invalid_argument("xskan::gaussian: truncate * sigma is too large (kernel radius " +

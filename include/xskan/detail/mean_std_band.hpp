@@ -316,7 +316,7 @@ namespace xskan
                     {
                         base += idx[a] * m_g.pstride[a];
                     }
-                    std::fill(acc.begin(), acc.end(), 0);
+                    bool first = true;
                     for (const auto& c : m_g.corners)
                     {
                         if (!c.lead)
@@ -324,7 +324,16 @@ namespace xskan
                             continue;
                         }
                         const std::int64_t* src = iv + base + c.off;
-                        if (c.plus)
+                        const std::int64_t sign = c.plus ? 1 : -1;
+                        if (first)
+                        {
+                            for (std::size_t j = 0; j < n_last; ++j)
+                            {
+                                acc[j] = sign * src[j];
+                            }
+                            first = false;
+                        }
+                        else if (c.plus)
                         {
                             for (std::size_t j = 0; j < n_last; ++j)
                             {
