@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -249,6 +250,33 @@ namespace xskan
             out.ptr = out.storage.data();
         }
 
+        /// Number of non-zero bytes in p[0..n) (SWAR, 8 bytes per step).
+        inline std::int64_t count_nonzero_bytes(const unsigned char* p, std::size_t n) noexcept
+        {
+            constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+            constexpr std::uint64_t ones = 0x0101010101010101ULL;
+            constexpr std::uint64_t lanes16 = 0x00ff00ff00ff00ffULL;
+            std::int64_t total = 0;
+            std::size_t c = 0;
+            while (c + 8 <= n)
+            {
+                std::uint64_t acc = 0;  // eight byte counters, at most 255 steps
+                for (int k = 0; k < 255 && c + 8 <= n; ++k, c += 8)
+                {
+                    std::uint64_t w;
+                    std::memcpy(&w, p + c, 8);
+                    acc += ((((w & low7) + low7) | w) >> 7) & ones;
+                }
+                const std::uint64_t s16 = (acc & lanes16) + ((acc >> 8) & lanes16);
+                total += static_cast<std::int64_t>((s16 * 0x0001000100010001ULL) >> 48);
+            }
+            for (; c < n; ++c)
+            {
+                total += p[c] != 0 ? 1 : 0;
+            }
+            return total;
+        }
+
         /// Pixel graph of the non-zero pixels (before the junction MST).
         struct raw_pixel_graph
         {
@@ -296,7 +324,13 @@ namespace xskan
                 {
                     line_start[l] = total;
                     std::int64_t cnt = 0;
-                    for (std::size_t c = 0; c < width; ++c)
+                    std::size_t c = 0;
+                    if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
+                    {
+                        cnt = count_nonzero_bytes(reinterpret_cast<const unsigned char*>(p), width);
+                        c = width;
+                    }
+                    for (; c < width; ++c)
                     {
                         cnt += (p[c] != T(0)) ? 1 : 0;
                     }
@@ -319,21 +353,44 @@ namespace xskan
                 {
                     if (line_start[l + 1] != line_start[l])
                     {
-                        for (std::size_t c = 0; c < width; ++c)
+                        auto visit = [&](std::size_t c) {
+                            std::int64_t* row = coords + node * ndim;
+                            for (std::size_t a = 0; a + 1 < ndim; ++a)
+                            {
+                                row[a] = lead[a];
+                            }
+                            row[ndim - 1] = static_cast<std::int64_t>(c);
+                            if (kind != value_kind::boolean)
+                            {
+                                out.values[node] = static_cast<double>(p[c]);
+                            }
+                            ++node;
+                        };
+                        std::size_t c = 0;
+                        if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
+                        {
+                            // skip 8 zero bytes at a time (skeletons are sparse)
+                            for (; c + 8 <= width; c += 8)
+                            {
+                                std::uint64_t word;
+                                std::memcpy(&word, p + c, 8);
+                                if (word != 0)
+                                {
+                                    for (std::size_t k = 0; k < 8; ++k)
+                                    {
+                                        if (p[c + k] != T(0))
+                                        {
+                                            visit(c + k);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        for (; c < width; ++c)
                         {
                             if (p[c] != T(0))
                             {
-                                std::int64_t* row = coords + node * ndim;
-                                for (std::size_t a = 0; a + 1 < ndim; ++a)
-                                {
-                                    row[a] = lead[a];
-                                }
-                                row[ndim - 1] = static_cast<std::int64_t>(c);
-                                if (kind != value_kind::boolean)
-                                {
-                                    out.values[node] = static_cast<double>(p[c]);
-                                }
-                                ++node;
+                                visit(c);
                             }
                         }
                     }
@@ -391,94 +448,143 @@ namespace xskan
                 }
             }
 
+            // Two sweeps over the lines: the first counts the neighbours of every
+            // node (exact CSR allocation, no regrowth), the second writes them.
             csr_graph& g = out.graph;
             g.indptr.assign(n + 1, 0);
-            g.indices.clear();
-            g.data.clear();
-            g.indices.reserve(n * 2 + 16);
-            g.data.reserve(n * 2 + 16);
             const std::int64_t* coords = out.coordinates.data();
-            auto col_of = [&](std::int64_t id) { return coords[static_cast<std::size_t>(id) * ndim + ndim - 1]; };
             std::vector<std::int64_t> cursor(n_off), cursor_end(n_off);
             std::vector<std::size_t> valid(n_off);
             std::vector<std::int64_t> lead(nlead > 0 ? nlead : 1, 0);
-            for (std::size_t l = 0; l < n_lines; ++l)
-            {
-                const std::int64_t begin = line_start[l];
-                const std::int64_t end = line_start[l + 1];
-                if (begin != end)
+            auto sweep_nd = [&](auto stride_tag, auto&& emit) {
+                // compile-time row stride of `coordinates` for 1-3 D (0 = ndim at run time)
+                constexpr std::size_t ct_stride = decltype(stride_tag)::value;
+                const std::size_t stride = ct_stride != 0 ? ct_stride : ndim;
+                const std::int64_t* cols = coords + (stride - 1);
+                auto col_of = [cols, stride](std::int64_t id) { return cols[static_cast<std::size_t>(id) * stride]; };
+                std::fill(lead.begin(), lead.end(), 0);
+                for (std::size_t l = 0; l < n_lines; ++l)
                 {
-                    std::size_t n_valid = 0;
-                    for (std::size_t k = 0; k < n_off; ++k)
+                    const std::int64_t begin = line_start[l];
+                    const std::int64_t end = line_start[l + 1];
+                    if (begin != end)
                     {
-                        bool ok = true;
-                        for (std::size_t a = 0; a < nlead; ++a)
+                        std::size_t n_valid = 0;
+                        for (std::size_t k = 0; k < n_off; ++k)
                         {
-                            const std::int64_t c = lead[a] + offsets[k * nlead + a];
-                            if (c < 0 || c >= static_cast<std::int64_t>(shape[a]))
+                            bool ok = true;
+                            for (std::size_t a = 0; a < nlead; ++a)
                             {
-                                ok = false;
-                                break;
-                            }
-                        }
-                        if (ok)
-                        {
-                            const std::size_t lk = static_cast<std::size_t>(static_cast<std::int64_t>(l) + line_delta[k]);
-                            if (line_start[lk] != line_start[lk + 1])
-                            {
-                                valid[n_valid] = k;
-                                cursor[n_valid] = line_start[lk];
-                                cursor_end[n_valid] = line_start[lk + 1];
-                                ++n_valid;
-                            }
-                        }
-                    }
-                    for (std::int64_t i = begin; i < end; ++i)
-                    {
-                        const std::int64_t c = col_of(i);
-                        for (std::size_t v = 0; v < n_valid; ++v)
-                        {
-                            std::int64_t p = cursor[v];
-                            const std::int64_t pe = cursor_end[v];
-                            while (p < pe && col_of(p) < c - 1)
-                            {
-                                ++p;
-                            }
-                            cursor[v] = p;
-                            for (; p < pe; ++p)
-                            {
-                                const std::int64_t cp = col_of(p);
-                                if (cp > c + 1)
+                                const std::int64_t c = lead[a] + offsets[k * nlead + a];
+                                if (c < 0 || c >= static_cast<std::int64_t>(shape[a]))
                                 {
+                                    ok = false;
                                     break;
                                 }
-                                if (p == i)
+                            }
+                            if (ok)
+                            {
+                                const auto lk = static_cast<std::size_t>(static_cast<std::int64_t>(l) + line_delta[k]);
+                                if (line_start[lk] != line_start[lk + 1])
                                 {
-                                    continue;
+                                    valid[n_valid] = k;
+                                    cursor[n_valid] = line_start[lk];
+                                    cursor_end[n_valid] = line_start[lk + 1];
+                                    ++n_valid;
                                 }
-                                double w = dist[valid[v] * 3 + static_cast<std::size_t>(cp - c + 1)];
-                                if (value_is_height)
-                                {
-                                    w = std::hypot(height_difference(out.values[static_cast<std::size_t>(i)],
-                                                                     out.values[static_cast<std::size_t>(p)], kind),
-                                                   w);
-                                }
-                                g.indices.push_back(p);
-                                g.data.push_back(w);
                             }
                         }
-                        g.indptr[static_cast<std::size_t>(i) + 1] = static_cast<std::int64_t>(g.indices.size());
+                        for (std::int64_t i = begin; i < end; ++i)
+                        {
+                            const std::int64_t c = col_of(i);
+                            for (std::size_t v = 0; v < n_valid; ++v)
+                            {
+                                std::int64_t p = cursor[v];
+                                const std::int64_t pe = cursor_end[v];
+                                while (p < pe && col_of(p) < c - 1)
+                                {
+                                    ++p;
+                                }
+                                cursor[v] = p;
+                                for (; p < pe; ++p)
+                                {
+                                    const std::int64_t cp = col_of(p);
+                                    if (cp > c + 1)
+                                    {
+                                        break;
+                                    }
+                                    if (p != i)
+                                    {
+                                        emit(i, p, valid[v] * 3 + static_cast<std::size_t>(cp - c + 1));
+                                    }
+                                }
+                            }
+                        }
                     }
-                }
-                for (std::size_t a = nlead; a-- > 0;)
-                {
-                    if (++lead[a] < static_cast<std::int64_t>(shape[a]))
+                    for (std::size_t a = nlead; a-- > 0;)
                     {
-                        break;
+                        if (++lead[a] < static_cast<std::int64_t>(shape[a]))
+                        {
+                            break;
+                        }
+                        lead[a] = 0;
                     }
-                    lead[a] = 0;
                 }
+            };
+            // One sweep, appending to buffers reserved for up to 6 neighbours per
+            // node (reserved, not touched: untouched pages cost nothing); denser
+            // graphs just grow.
+            auto sweep = [&](auto&& emit) {
+                switch (ndim)
+                {
+                    case 1: sweep_nd(std::integral_constant<std::size_t, 1>{}, emit); break;
+                    case 2: sweep_nd(std::integral_constant<std::size_t, 2>{}, emit); break;
+                    case 3: sweep_nd(std::integral_constant<std::size_t, 3>{}, emit); break;
+                    default: sweep_nd(std::integral_constant<std::size_t, 0>{}, emit); break;
+                }
+            };
+            std::int64_t* indptr = g.indptr.data();
+            const std::size_t guess = n * std::min<std::size_t>(n_off * 3 - 1, 6) + 16;
+            g.indices.clear();
+            g.data.clear();
+            g.indices.reserve(guess);
+            g.data.reserve(guess);
+            const double* values = out.values.data();
+            std::int64_t last = -1;
+            auto close_rows = [&](std::int64_t upto) {
+                // rows last+1 .. upto start at the current size
+                const auto sz = static_cast<std::int64_t>(g.indices.size());
+                for (std::int64_t r = last + 1; r <= upto; ++r)
+                {
+                    indptr[r] = sz;
+                }
+                last = upto;
+            };
+            if (value_is_height)
+            {
+                sweep([&](std::int64_t i, std::int64_t p, std::size_t off) {
+                    if (i != last)
+                    {
+                        close_rows(i);
+                    }
+                    g.indices.push_back(p);
+                    g.data.push_back(std::hypot(
+                        height_difference(values[static_cast<std::size_t>(i)], values[static_cast<std::size_t>(p)], kind),
+                        dist[off]));
+                });
             }
+            else
+            {
+                sweep([&](std::int64_t i, std::int64_t p, std::size_t off) {
+                    if (i != last)
+                    {
+                        close_rows(i);
+                    }
+                    g.indices.push_back(p);
+                    g.data.push_back(dist[off]);
+                });
+            }
+            close_rows(static_cast<std::int64_t>(n));
         }
 
         /// Row lengths of a CSR graph.
@@ -656,7 +762,19 @@ namespace xskan
             out.indptr.assign(1, 0);
             out.indices.clear();
             out.lengths.clear();
-            out.indices.reserve(n + n / 8 + 16);
+            {
+                // exact except for isolated cycles (one repeated node each)
+                std::size_t entries = 0, ends = 0;
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    const auto d = static_cast<std::size_t>(deg[i]);
+                    entries += d >= 3 ? d : (d > 0 ? 1 : 0);
+                    ends += (d == 1 || d >= 3) ? d : 0;
+                }
+                out.indices.reserve(entries + entries / 64 + 16);
+                out.lengths.reserve(ends / 2 + ends / 64 + 16);
+                out.indptr.reserve(ends / 2 + ends / 64 + 17);
+            }
             std::vector<std::uint8_t> visited(g.n_edges(), 0);
             const std::int64_t* indptr = g.indptr.data();
             const std::int64_t* indices = g.indices.data();
