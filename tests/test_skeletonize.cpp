@@ -292,7 +292,7 @@ namespace
         return true;
     }
 
-    std::size_t count_nonzero(const xt::xarray<u8>& a)
+    std::size_t n_foreground(const xt::xarray<u8>& a)
     {
         std::size_t n = 0;
         for (auto v : a)
@@ -381,7 +381,7 @@ TEST_CASE("skeletonize zhang equals scikit-image on the getting-started masks", 
         REQUIRE(skel.shape() == mask.shape());
         CHECK(all_zero_one(skel));
         CHECK(mismatches(skel, expected) == 0);
-        CHECK(count_nonzero(skel) == (std::string(name) == "retic" ? 35993u : 32341u));  // skeleton_stats.csv
+        CHECK(n_foreground(skel) == (std::string(name) == "retic" ? 35993u : 32341u));  // skeleton_stats.csv
         // two threads: identical
         xskan::skeletonize_options opt;
         opt.threads = 2;
@@ -418,7 +418,7 @@ TEST_CASE("skeletonize lee 2D equals scikit-image on the retic crop", "[skeleton
     REQUIRE(skel.shape() == mask.shape());
     CHECK(all_zero_one(skel));
     CHECK(mismatches(skel, expected) == 0);
-    CHECK(count_nonzero(skel) == 1766u);
+    CHECK(n_foreground(skel) == 1766u);
     // the same mask as bool-like values 0/255 and through skeletonize_3d
     xt::xarray<u8> mask255 = mask * u8(255);
     CHECK(mismatches(xskan::skeletonize_3d(mask255), expected) == 0);
@@ -441,10 +441,34 @@ TEST_CASE("skeletonize_3d equals scikit-image on the tubes volume", "[skeletoniz
     REQUIRE(skel.shape() == mask.shape());
     CHECK(all_zero_one(skel));
     CHECK(mismatches(skel, expected) == 0);
-    CHECK(count_nonzero(skel) == 325u);
+    CHECK(n_foreground(skel) == 325u);
     CHECK(mismatches(xskan::skeletonize(mask, skeleton_method::lee), expected) == 0);
     // the slow transcription of scikit-image agrees too (checks the reference used below)
     CHECK(mismatches(ref::lee(mask), expected) == 0);
+}
+
+TEST_CASE("skeletonize_3d equals scikit-image on the 192^3 benchmark volume with 1 and 2 threads",
+          "[skeletonize][3d][golden]")
+{
+    // large enough for the parallel candidate collection to run
+    const auto mask_path = xskan_test::shared("bench/tubes3d_mask.npy");
+    const auto skel_path = xskan_test::shared("bench/tubes3d_skeleton.npy");
+    XSKAN_REQUIRE_FILE_OR_SKIP(mask_path);
+    XSKAN_REQUIRE_FILE_OR_SKIP(skel_path);
+    const auto mask = xskan_test::load_npy<u8>(mask_path);
+    const auto expected = xskan_test::load_npy<u8>(skel_path);
+    xskan::skeletonize_options opt;
+    opt.method = skeleton_method::lee;
+    xt::xarray<u8> out;
+    xskan::skeletonize_workspace ws;
+    for (std::size_t threads : {1u, 2u})
+    {
+        INFO("threads " << threads);
+        opt.threads = threads;
+        xskan::skeletonize(mask, out, opt, ws);
+        CHECK(mismatches(out, expected) == 0);
+        CHECK(n_foreground(out) == 31612u);  // bench/README.md
+    }
 }
 
 // ------------------------------------------------------------------------------------
