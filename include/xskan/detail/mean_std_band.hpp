@@ -252,7 +252,7 @@ namespace xskan
             {
                 using I = std::int64_t;
                 const std::size_t q = m_g.slice_size;
-                std::vector<I> v1(q, 0), v2(q, 0), a(q), b(q), i1(q), i2(q);
+                std::vector<I> v1(q, 0), v2(q, 0), a(q), b(q), i1(q), i2(q), acc;
                 std::vector<double> sum1(m_g.row_size), sum2(m_g.row_size);
                 // window rows of output row i are the padded rows i+1 .. i+w0
                 for (std::size_t r = r0 + 1; r <= r0 + m_g.w0; ++r)
@@ -276,39 +276,42 @@ namespace xskan
                             v2[k] += a[k] * a[k] - b[k] * b[k];
                         }
                     }
-                    std::copy(v1.begin(), v1.end(), i1.begin());
-                    std::copy(v2.begin(), v2.end(), i2.begin());
                     if (m_g.ndim == 2)
                     {
                         I c1 = 0;
                         I c2 = 0;
                         for (std::size_t k = 0; k < q; ++k)
                         {
-                            c1 += i1[k];
-                            c2 += i2[k];
+                            c1 += v1[k];
+                            c2 += v2[k];
                             i1[k] = c1;
                             i2[k] = c2;
                         }
                     }
-                    else if (m_g.ndim > 2)
+                    else
                     {
-                        integral_image_inplace(i1.data(), m_g.pshape);
-                        integral_image_inplace(i2.data(), m_g.pshape);
+                        std::copy(v1.begin(), v1.end(), i1.begin());
+                        std::copy(v2.begin(), v2.end(), i2.begin());
+                        if (m_g.ndim > 2)
+                        {
+                            integral_image_inplace(i1.data(), m_g.pshape);
+                            integral_image_inplace(i2.data(), m_g.pshape);
+                        }
                     }
-                    combine_lead(i1.data(), sum1.data());
-                    combine_lead(i2.data(), sum2.data());
+                    combine_lead(i1.data(), sum1.data(), acc);
+                    combine_lead(i2.data(), sum2.data(), acc);
                     sink(i, static_cast<const double*>(sum1.data()), static_cast<const double*>(sum2.data()));
                 }
             }
 
             // S = Σ over the lead corners of ±IV[corner] (exact integers), converted to double.
-            void combine_lead(const std::int64_t* iv, double* out) const
+            void combine_lead(const std::int64_t* iv, double* out, std::vector<std::int64_t>& acc) const
             {
                 const std::size_t k = m_g.ndim - 1;
                 const std::size_t n_last = (k == 0) ? 1 : m_g.shape[k];
                 const std::size_t lines = m_g.row_size / n_last;
                 std::vector<std::size_t> idx(k == 0 ? 0 : k - 1, 0);
-                std::vector<std::int64_t> acc(n_last);
+                acc.resize(n_last);
                 for (std::size_t line = 0; line < lines; ++line)
                 {
                     std::size_t base = 0;
@@ -412,7 +415,9 @@ namespace xskan
                 const std::size_t len = m_g.pshape[k - 1];
                 const std::size_t n = m_g.shape[k];
                 const std::size_t before = m_g.window[k] / 2 + 1;
-                std::vector<std::size_t> idx(k, 0);
+                std::size_t idx_small[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                std::vector<std::size_t> idx_big(k > 8 ? k : 0, 0);
+                std::size_t* idx = k > 8 ? idx_big.data() : idx_small;
                 for (std::size_t line = 0; line < lines; ++line)
                 {
                     std::size_t base = 0;
