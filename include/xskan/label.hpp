@@ -149,11 +149,83 @@ namespace xskan
             {
                 total *= s;
             }
-            const auto nbs = label_backward_neighbours(shape, conn);
             parent.assign(1, P(0));
-            std::vector<std::size_t> c(ndim, 0);
             P next = 0;
             const std::size_t max_label = static_cast<std::size_t>(std::numeric_limits<P>::max());
+            if (ndim == 2)
+            {
+                // 2-D fast path: explicit neighbours, no per-neighbour bounds bookkeeping.
+                const std::size_t rows = shape[0];
+                const std::size_t cols = shape[1];
+                const bool full = conn == connectivity::full;
+                auto merge = [&](P best, P l) -> P {
+                    if (l == 0)
+                    {
+                        return best;
+                    }
+                    const P r = label_find(parent, l);
+                    if (best == 0 || r == best)
+                    {
+                        return r;
+                    }
+                    if (r < best)
+                    {
+                        parent[static_cast<std::size_t>(best)] = r;
+                        return r;
+                    }
+                    parent[static_cast<std::size_t>(r)] = best;
+                    return best;
+                };
+                for (std::size_t r = 0; r < rows; ++r)
+                {
+                    const std::uint8_t* m = mask + r * cols;
+                    P* out = prov + r * cols;
+                    const P* up = r > 0 ? out - cols : nullptr;
+                    for (std::size_t c = 0; c < cols; ++c)
+                    {
+                        if (!m[c])
+                        {
+                            out[c] = 0;
+                            continue;
+                        }
+                        P best = c > 0 ? out[c - 1] : P(0);
+                        if (best != 0)
+                        {
+                            best = label_find(parent, best);
+                        }
+                        if (up)
+                        {
+                            best = merge(best, up[c]);
+                            if (full)
+                            {
+                                if (c > 0)
+                                {
+                                    best = merge(best, up[c - 1]);
+                                }
+                                if (c + 1 < cols)
+                                {
+                                    best = merge(best, up[c + 1]);
+                                }
+                            }
+                        }
+                        if (best == 0)
+                        {
+                            if (static_cast<std::size_t>(next) >= max_label)
+                            {
+                                throw std::overflow_error(
+                                    "xskan::label: too many provisional labels for the label type");
+                            }
+                            ++next;
+                            parent.push_back(next);
+                            best = next;
+                        }
+                        out[c] = best;
+                    }
+                }
+                return static_cast<std::size_t>(next);
+            }
+            const auto nbs = label_backward_neighbours(shape, conn);
+            std::vector<std::size_t> c(ndim, 0);
             for (std::size_t p = 0; p < total; ++p)
             {
                 if (mask[p])
