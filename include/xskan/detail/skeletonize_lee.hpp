@@ -248,17 +248,16 @@ namespace xskan
 #endif
         }
 
-        /// An exposed voxel and its cached step-(1) test.
-        struct lee_entry
-        {
-            std::size_t index;
-            std::uint8_t state;  ///< lee_entry_valid | lee_entry_deletable
-        };
-        enum : std::uint8_t
+        /// An exposed voxel and its cached step-(1) test: `index << 2 | state`, so entries
+        /// sort by index (std::uint64_t: volumes are far below 2^62 voxels).
+        using lee_entry = std::uint64_t;
+        enum : std::uint64_t
         {
             lee_entry_valid = 1,
             lee_entry_deletable = 2
         };
+        inline std::size_t lee_entry_index(lee_entry e) noexcept { return static_cast<std::size_t>(e >> 2); }
+        inline lee_entry lee_make_entry(std::size_t index) noexcept { return static_cast<lee_entry>(index) << 2; }
 
         /// Working volume (padded, one byte per voxel plus slack) and lists; reusable.
         struct lee_buffers
@@ -327,7 +326,7 @@ namespace xskan
                         if (!(v[i - 1] & v[i + 1] & v[i - sr] & v[i + sr] & v[i - sp] & v[i + sp] & lee_fg))
                         {
                             v[i] |= lee_listed;
-                            exposed.push_back({i, 0});
+                            exposed.push_back(lee_make_entry(i));
                         }
                     }
                 }
@@ -353,17 +352,17 @@ namespace xskan
                 lee_entry* e = exposed.data();
                 for (std::size_t k = k0; k < k1; ++k)
                 {
-                    const std::size_t i = e[k].index;
+                    const std::size_t i = lee_entry_index(e[k]);
                     if (v[static_cast<std::ptrdiff_t>(i) + off] & lee_fg)
                     {
                         continue;
                     }
-                    std::uint8_t st = e[k].state;
+                    lee_entry st = e[k] & 3u;
                     if (!(st & lee_entry_valid) || (v[i] & lee_dirty))
                     {
                         const bool ok = lee_is_deletable(neighbourhood(i));
-                        st = static_cast<std::uint8_t>(lee_entry_valid | (ok ? lee_entry_deletable : 0));
-                        e[k].state = st;
+                        st = lee_entry_valid | (ok ? lee_entry_deletable : 0);
+                        e[k] = lee_make_entry(i) | st;
                         if (v[i] & lee_dirty)
                         {
                             redo.push_back(i);
@@ -440,8 +439,8 @@ namespace xskan
                                 if ((q & (lee_fg | lee_listed)) == lee_fg)
                                 {
                                     q |= lee_listed;
-                                    added[k].push_back(
-                                        {static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + six[k]), 0});
+                                    added[k].push_back(lee_make_entry(
+                                        static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + six[k])));
                                 }
                             }
                         }
@@ -452,7 +451,6 @@ namespace xskan
                         continue;
                     }
                     // Deletions happen in increasing index order, so each added[k] is sorted.
-                    auto by_index = [](const lee_entry& a, const lee_entry& b) { return a.index < b.index; };
                     auto& all_added = buf.added_all;
                     all_added.swap(added[0]);
                     for (int k = 1; k < 6; ++k)
@@ -463,20 +461,21 @@ namespace xskan
                         }
                         buf.merge_tmp.resize(all_added.size() + added[k].size());
                         std::merge(all_added.begin(), all_added.end(), added[k].begin(), added[k].end(),
-                                   buf.merge_tmp.begin(), by_index);
+                                   buf.merge_tmp.begin());
                         all_added.swap(buf.merge_tmp);
                     }
                     // Drop deleted voxels, merge the newly exposed ones (raster order).
                     merged.clear();
                     merged.reserve(exposed.size() + all_added.size());
                     auto a = all_added.begin();
-                    for (const lee_entry& e : exposed)
+                    // (an added voxel is never in `exposed`, and its state bits are 0)
+                    for (const lee_entry e : exposed)
                     {
-                        if (!(v[e.index] & lee_fg))
+                        if (!(v[lee_entry_index(e)] & lee_fg))
                         {
                             continue;
                         }
-                        while (a != all_added.end() && a->index < e.index)
+                        while (a != all_added.end() && *a < e)
                         {
                             merged.push_back(*a++);
                         }
