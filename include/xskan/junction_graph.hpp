@@ -222,8 +222,9 @@ namespace xskan
         inline void jg_json_string(std::string& out, const std::string& s)
         {
             out += '"';
-            for (unsigned char c : s)
+            for (const char ch : s)
             {
+                const auto c = static_cast<unsigned char>(ch);
                 switch (c)
                 {
                 case '"': out += "\\\""; break;
