@@ -52,6 +52,10 @@ namespace xskan
      *   identical). xsimd: AVX2 where available (256-bit unaligned loads
      *   split cache lines less often than 512-bit ones), else the best
      *   architecture xsimd finds; scalar tails.
+     * - `simd_fma`: as `simd`, but `acc + v*x` for v ≠ ±1 is one fused
+     *   multiply-add (one rounding instead of two): at least as accurate, not
+     *   bitwise equal to scikit-image for general kernel values (equal for ±1
+     *   kernels such as the box-corner kernel).
      *
      * The three scalar strategies keep numpy's rounding: when the target has
      * FMA, each product passes through an empty asm statement so the compiler
@@ -61,32 +65,33 @@ namespace xskan
      *
      * Which loop order wins (4000×6000, box-corner kernel w = 301, see
      * benchmarks/README.d/correlate.md): `simd`, i.e. pixel-outer over a
-     * register block with no indirection, at about the cost of one streaming
-     * copy of input + output; offset-outer (`no_indirection`) pays K passes
+     * register block with no indirection, at 1.1–1.4× the time of one
+     * streaming copy of input + output; offset-outer (`no_indirection`) pays K passes
      * over the output (K reads and writes of a 169 MB array); an index array
      * (`pixel_outer`, `offset_outer`) adds a load per sample and defeats
      * vectorisation. A plain box-sum loop in natural row order is slower than
      * `simd` because it reads every input row twice from memory (rows i and
      * i + w are 14 MB apart: the first read has left the cache).
-     * - `simd_fma`: as `simd`, but `acc + v*x` for v ≠ ±1 is one fused
-     *   multiply-add (one rounding instead of two): at least as accurate, not
-     *   bitwise equal to scikit-image for general kernel values (equal for ±1
-     *   kernels such as the box-corner kernel).
      */
     namespace strategy
     {
+        /// Per output, all terms, through an index array (the talk's first loop).
         struct pixel_outer
         {
         };
+        /// Per term, all outputs, through an index array.
         struct offset_outer
         {
         };
+        /// Per term, all output rows over contiguous input runs (no index array).
         struct no_indirection
         {
         };
+        /// All terms of a register block of outputs, xsimd, cache-aware row order (default; bitwise exact).
         struct simd
         {
         };
+        /// As simd, with fused multiply-adds for terms other than ±1 (not bitwise equal to scikit-image).
         struct simd_fma
         {
         };
