@@ -182,6 +182,10 @@ TEST_CASE("fused band path equals the straightforward full-integral-image path",
         }
         const auto img = random_image(shape, 100 + trial, -2, 3);
         const auto ref = xskan::detail::mean_std_full<double>(img.data(), shape, window);
+        // the straightforward path over the kernels (integral_image + correlate_sparse) agrees too
+        const auto kern = xskan::detail::mean_std_kernels<double>(img.data(), shape, window);
+        require_bitwise(kern.m, ref.m);
+        require_bitwise(kern.s, ref.s);
         for (std::size_t threads : {1, 2, 3})
         {
             const auto ms = xskan::mean_std(img, window, threads);

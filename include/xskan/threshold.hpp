@@ -21,6 +21,7 @@
 #include <xtensor/xexpression.hpp>
 #include <xtensor/xutils.hpp>
 
+#include "correlate.hpp"
 #include "detail/common.hpp"
 #include "detail/mean_std_band.hpp"
 #include "detail/parallel.hpp"
@@ -29,6 +30,7 @@
 #include "filters.hpp"
 #include "integral_image.hpp"
 #include "mode.hpp"
+#include "sparse_kernel.hpp"
 
 namespace xskan
 {
@@ -61,7 +63,7 @@ namespace xskan
     namespace detail
     {
         /// Largest accepted window extent per axis (keeps padded sizes far from overflow).
-        constexpr std::size_t max_window_extent = std::size_t(1) << 30;
+        constexpr std::size_t max_window_extent = std::size_t(1) << 24;
 
         template <class S>
         std::vector<std::size_t> checked_window(const S& shape, const std::vector<std::size_t>& window,
@@ -84,7 +86,7 @@ namespace xskan
                 if (w > max_window_extent)
                 {
                     throw std::invalid_argument(std::string("xskan::") + func + ": window size " + std::to_string(w) +
-                                                " is too large (at most 2^30 per axis)");
+                                                " is too large (at most 2^24 per axis)");
                 }
             }
             return window;
@@ -125,7 +127,7 @@ namespace xskan
 
         /// Evaluate `image` once into contiguous memory unless it already is; calls f(const T*, shape).
         template <class E, class Fn>
-        decltype(auto) with_contiguous(const xt::xexpression<E>& image, const char* func, Fn&& fn)
+        decltype(auto) with_contiguous_input(const xt::xexpression<E>& image, const char* func, Fn&& fn)
         {
             const auto& img = image.derived_cast();
             using T = std::decay_t<typename std::decay_t<decltype(img)>::value_type>;
@@ -346,6 +348,92 @@ namespace xskan
             }
             return res;
         }
+
+        /**
+         * The straightforward path "over the kernels", literally scikit-image's
+         * _mean_std: numpy-reflect padding, float64 integral_image of the padded
+         * image and of its square (squared in F), then correlate_sparse in valid
+         * mode with the (w+1)-box corner kernel. O(size) extra memory; kept as
+         * the reference the band engine is tested against.
+         */
+        template <class F, class T>
+        mean_std_result<F> mean_std_kernels(const T* data, const std::vector<std::size_t>& shape,
+                                            const std::vector<std::size_t>& window)
+        {
+            const std::size_t nd = shape.size();
+            std::vector<std::size_t> pshape(nd), istride(nd);
+            std::vector<std::vector<std::ptrdiff_t>> pad(nd);
+            std::size_t is = 1;
+            for (std::size_t a = nd; a-- > 0;)
+            {
+                pshape[a] = shape[a] + window[a];
+                pad[a] = pad_indices(shape[a], window[a] / 2 + 1, window[a] / 2, mode::mirror);
+                istride[a] = is;
+                is *= shape[a];
+            }
+            xt::xarray<F> padded = xt::xarray<F>::from_shape(pshape);
+            std::vector<std::size_t> idx(nd, 0);
+            for (std::size_t q = 0; q < padded.size(); ++q)
+            {
+                std::size_t src = 0;
+                for (std::size_t a = 0; a < nd; ++a)
+                {
+                    src += static_cast<std::size_t>(pad[a][idx[a]]) * istride[a];
+                }
+                padded.data()[q] = static_cast<F>(data[src]);
+                for (std::size_t a = nd; a-- > 0;)
+                {
+                    if (++idx[a] < pshape[a])
+                    {
+                        break;
+                    }
+                    idx[a] = 0;
+                }
+            }
+            const xt::xarray<double> integral = integral_image<double>(padded);
+            for (auto& v : padded)
+            {
+                v = no_fma(static_cast<F>(v * v));
+            }
+            const xt::xarray<double> integral_sq = integral_image<double>(padded);
+            // corner kernel in itertools.product order, sign +1 when the number of w components has ndim's parity
+            std::vector<std::size_t> kshape(nd);
+            for (std::size_t a = 0; a < nd; ++a)
+            {
+                kshape[a] = window[a] + 1;
+            }
+            std::vector<std::vector<std::size_t>> kidx;
+            std::vector<double> kval;
+            for (std::size_t ci = 0; ci < (std::size_t(1) << nd); ++ci)
+            {
+                std::vector<std::size_t> k(nd, 0);
+                std::size_t cnt = 0;
+                for (std::size_t a = 0; a < nd; ++a)
+                {
+                    if ((ci >> (nd - 1 - a)) & 1u)
+                    {
+                        k[a] = window[a];
+                        ++cnt;
+                    }
+                }
+                kidx.push_back(k);
+                kval.push_back(cnt % 2 == nd % 2 ? 1.0 : -1.0);
+            }
+            const sparse_kernel<double> kernel(kshape, kidx, kval);
+            const auto s1 = correlate_sparse(integral, kernel, mode::valid);
+            const auto s2 = correlate_sparse(integral_sq, kernel, mode::valid);
+            double wc = 1;
+            for (auto w : window)
+            {
+                wc *= static_cast<double>(w);
+            }
+            local_rows<F> rows(s1.size());
+            rows.mean_std(s1.data(), s2.data(), s1.size(), static_cast<F>(wc));
+            mean_std_result<F> res{xt::xarray<F>::from_shape(shape), xt::xarray<F>::from_shape(shape)};
+            std::copy(rows.m.begin(), rows.m.begin() + static_cast<std::ptrdiff_t>(s1.size()), res.m.begin());
+            std::copy(rows.s.begin(), rows.s.begin() + static_cast<std::ptrdiff_t>(s1.size()), res.s.begin());
+            return res;
+        }
     }  // namespace detail
 
     /**
@@ -371,7 +459,7 @@ namespace xskan
     {
         using T = std::decay_t<typename E::value_type>;
         using F = detail::float_working_t<T>;
-        return detail::with_contiguous(image, "mean_std", [&](const T* data, const std::vector<std::size_t>& shape) {
+        return detail::with_contiguous_input(image, "mean_std", [&](const T* data, const std::vector<std::size_t>& shape) {
             const auto w = detail::checked_window(shape, window, "mean_std");
             const auto g = detail::make_box_geometry(shape, w);
             mean_std_result<F> res{xt::xarray<F>::from_shape(shape), xt::xarray<F>::from_shape(shape)};
@@ -412,7 +500,7 @@ namespace xskan
         detail::check_finite_param(k, "k", "threshold_sauvola");
         const double rr = r ? *r : detail::default_sauvola_r<T>();
         detail::check_finite_param(rr, "r", "threshold_sauvola");
-        return detail::with_contiguous(image, "threshold_sauvola",
+        return detail::with_contiguous_input(image, "threshold_sauvola",
                                        [&](const T* data, const std::vector<std::size_t>& shape) {
                                            const auto w = detail::checked_window(shape, window, "threshold_sauvola");
                                            return detail::local_threshold_array<F>(
@@ -441,7 +529,7 @@ namespace xskan
         using T = std::decay_t<typename E::value_type>;
         using F = detail::float_working_t<T>;
         detail::check_finite_param(k, "k", "threshold_niblack");
-        return detail::with_contiguous(image, "threshold_niblack",
+        return detail::with_contiguous_input(image, "threshold_niblack",
                                        [&](const T* data, const std::vector<std::size_t>& shape) {
                                            const auto w = detail::checked_window(shape, window, "threshold_niblack");
                                            return detail::local_threshold_array<F>(
@@ -538,7 +626,7 @@ namespace xskan
                                                     std::optional<double> r = std::nullopt, std::size_t threads = 1)
     {
         using T = std::decay_t<typename E::value_type>;
-        return detail::with_contiguous(image, "threshold_sauvola_mask",
+        return detail::with_contiguous_input(image, "threshold_sauvola_mask",
                                        [&](const T* data, const std::vector<std::size_t>& shape) {
                                            xt::xarray<std::uint8_t> out = xt::xarray<std::uint8_t>::from_shape(shape);
                                            threshold_sauvola_mask_into(data, shape, out.data(), window, k, r, threads);
@@ -562,7 +650,7 @@ namespace xskan
                                                     std::size_t threads = 1)
     {
         using T = std::decay_t<typename E::value_type>;
-        return detail::with_contiguous(image, "threshold_niblack_mask",
+        return detail::with_contiguous_input(image, "threshold_niblack_mask",
                                        [&](const T* data, const std::vector<std::size_t>& shape) {
                                            xt::xarray<std::uint8_t> out = xt::xarray<std::uint8_t>::from_shape(shape);
                                            threshold_niblack_mask_into(data, shape, out.data(), window, k, threads);
@@ -919,7 +1007,7 @@ namespace xskan
     double threshold_otsu(const xt::xexpression<E>& image)
     {
         using T = std::decay_t<typename E::value_type>;
-        return detail::with_contiguous(image, "threshold_otsu", [&](const T* data, const std::vector<std::size_t>& shape) {
+        return detail::with_contiguous_input(image, "threshold_otsu", [&](const T* data, const std::vector<std::size_t>& shape) {
             std::size_t n = 1;
             for (auto v : shape)
             {
@@ -969,7 +1057,7 @@ namespace xskan
             return detail::threshold_contiguous<S>(smoothed.data(),
                                                    detail::checked_shape(smoothed.shape(), "threshold"), opts);
         }
-        return detail::with_contiguous(image, "threshold", [&](const T* data, const std::vector<std::size_t>& shape) {
+        return detail::with_contiguous_input(image, "threshold", [&](const T* data, const std::vector<std::size_t>& shape) {
             return detail::threshold_contiguous<T>(data, shape, opts);
         });
     }

@@ -61,7 +61,7 @@ namespace xskan
          *        ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) plus a sequential tail;
          *        above that a recursive split at n/2 rounded down to a multiple of 8.
          */
-        inline double numpy_pairwise_sum(const double* a, std::size_t n) noexcept
+        inline double pairwise_sum_like_numpy(const double* a, std::size_t n) noexcept
         {
             if (n < 8)
             {
@@ -96,7 +96,7 @@ namespace xskan
             }
             std::size_t n2 = n / 2;
             n2 -= n2 % 8;
-            return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
+            return pairwise_sum_like_numpy(a, n2) + pairwise_sum_like_numpy(a + n2, n - n2);
         }
     }  // namespace detail
 }  // namespace xskan
