@@ -181,24 +181,26 @@ namespace xskan
                     const std::uint8_t* m = mask + r * cols;
                     P* out = prov + r * cols;
                     const P* up = r > 0 ? out - cols : nullptr;
+                    P prev = 0;  // root label of pixel c - 1 (0: background); no merge happened since
                     for (std::size_t c = 0; c < cols; ++c)
                     {
                         if (!m[c])
                         {
                             out[c] = 0;
+                            prev = 0;
                             continue;
                         }
-                        P best = c > 0 ? out[c - 1] : P(0);
-                        if (best != 0)
-                        {
-                            best = label_find(parent, best);
-                        }
+                        P best = prev;
                         if (up)
                         {
-                            best = merge(best, up[c]);
+                            // when pixel c - 1 is foreground, up[c - 1] is already in its set
+                            if (prev == 0 || up[c] != up[c - 1])
+                            {
+                                best = merge(best, up[c]);
+                            }
                             if (full)
                             {
-                                if (c > 0)
+                                if (c > 0 && prev == 0)
                                 {
                                     best = merge(best, up[c - 1]);
                                 }
@@ -220,6 +222,7 @@ namespace xskan
                             best = next;
                         }
                         out[c] = best;
+                        prev = best;
                     }
                 }
                 return static_cast<std::size_t>(next);
