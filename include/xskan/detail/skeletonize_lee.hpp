@@ -202,17 +202,18 @@ namespace xskan
             {
                 return true;
             }
-            std::uint32_t comp = fg & (~fg + 1u);
+            // Seed: the lowest foreground neighbour and its foreground 26-neighbours.
+            std::uint32_t comp = lee_dilate27(fg & (~fg + 1u)) & fg;
             for (;;)
             {
-                const std::uint32_t next = lee_dilate27(comp) & fg;
-                if (next == comp)
+                // two growth steps per test of convergence (fewer unpredictable branches)
+                const std::uint32_t next = lee_dilate27(lee_dilate27(comp) & fg) & fg;
+                if (next == comp || next == fg)
                 {
-                    break;
+                    return next == fg;
                 }
                 comp = next;
             }
-            return comp == fg;
         }
 
         /// Step (1) test without the border condition.
