@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -654,26 +655,23 @@ namespace xskan
             {
                 return;
             }
-            struct jedge
+            // Junction-junction entries (i < j) in CSR order, i.e. in (i, j) order.
+            struct jentry
             {
                 double w;
-                std::int64_t i, j;   // i < j, compact junction indices ji, jj
-                std::int64_t ji, jj;
-                std::int64_t pos;    // CSR position of (i, j)
+                std::int64_t pos;  // CSR position of (i, j)
+                std::int64_t i;
             };
-            std::vector<jedge> edges;
-            for (std::size_t a = 0; a < junctions.size(); ++a)
+            std::vector<jentry> edges;
+            for (const std::int64_t i : junctions)
             {
-                const std::int64_t i = junctions[a];
                 for (std::int64_t p = g.indptr[static_cast<std::size_t>(i)];
                      p < g.indptr[static_cast<std::size_t>(i) + 1]; ++p)
                 {
                     const std::int64_t j = g.indices[static_cast<std::size_t>(p)];
                     if (j > i && deg[static_cast<std::size_t>(j)] >= 3)
                     {
-                        const auto it = std::lower_bound(junctions.begin(), junctions.end(), j);
-                        edges.push_back({g.data[static_cast<std::size_t>(p)], i, j, static_cast<std::int64_t>(a),
-                                         static_cast<std::int64_t>(it - junctions.begin()), p});
+                        edges.push_back({g.data[static_cast<std::size_t>(p)], p, i});
                     }
                 }
             }
@@ -681,30 +679,27 @@ namespace xskan
             {
                 return;
             }
-            std::sort(edges.begin(), edges.end(), [](const jedge& x, const jedge& y) {
-                const bool xn = std::isnan(x.w), yn = std::isnan(y.w);
-                if (xn != yn)
+            // Union-find over node ids; only junction slots are ever touched.
+            std::unique_ptr<std::int64_t[]> parent(new std::int64_t[n]);
+            for (const std::int64_t j : junctions)
+            {
+                parent[static_cast<std::size_t>(j)] = j;
+            }
+            auto find = [&](std::int64_t x) {
+                while (parent[static_cast<std::size_t>(x)] != x)
                 {
-                    return yn;  // non-NaN first
+                    auto& px = parent[static_cast<std::size_t>(x)];
+                    px = parent[static_cast<std::size_t>(px)];
+                    x = px;
                 }
-                if (!xn && x.w != y.w)
-                {
-                    return x.w < y.w;
-                }
-                if (x.i != y.i)
-                {
-                    return x.i < y.i;
-                }
-                return x.j < y.j;
-            });
-            std::vector<std::int64_t> parent(junctions.size());
-            std::iota(parent.begin(), parent.end(), std::int64_t(0));
+                return x;
+            };
             std::vector<std::uint8_t> drop(g.n_edges(), 0);
             bool any_drop = false;
-            for (const jedge& e : edges)
-            {
-                const std::int64_t ri = uf_find(parent, e.ji);
-                const std::int64_t rj = uf_find(parent, e.jj);
+            auto kruskal_step = [&](const jentry& e) {
+                const std::int64_t j = g.indices[static_cast<std::size_t>(e.pos)];
+                const std::int64_t ri = find(e.i);
+                const std::int64_t rj = find(j);
                 if (ri != rj)
                 {
                     parent[static_cast<std::size_t>(ri)] = rj;
@@ -712,8 +707,62 @@ namespace xskan
                 else
                 {
                     drop[static_cast<std::size_t>(e.pos)] = 1;
-                    drop[static_cast<std::size_t>(csr_find(g, e.j, e.i))] = 1;
+                    drop[static_cast<std::size_t>(csr_find(g, j, e.i))] = 1;
                     any_drop = true;
+                }
+            };
+            // Kruskal order = (weight, i, j) with NaN last = a stable sort by weight of
+            // the CSR-ordered entries. Without heights there are only a few distinct
+            // weights (1, sqrt 2, ...): process them bucket by bucket (linear).
+            std::vector<double> distinct;
+            bool few = true;
+            for (const jentry& e : edges)
+            {
+                if (std::isnan(e.w) || std::find(distinct.begin(), distinct.end(), e.w) != distinct.end())
+                {
+                    continue;
+                }
+                distinct.push_back(e.w);
+                if (distinct.size() > 16)
+                {
+                    few = false;
+                    break;
+                }
+            }
+            if (few)
+            {
+                std::sort(distinct.begin(), distinct.end());
+                for (const double v : distinct)
+                {
+                    for (const jentry& e : edges)
+                    {
+                        if (e.w == v)
+                        {
+                            kruskal_step(e);
+                        }
+                    }
+                }
+                for (const jentry& e : edges)
+                {
+                    if (std::isnan(e.w))
+                    {
+                        kruskal_step(e);
+                    }
+                }
+            }
+            else
+            {
+                std::stable_sort(edges.begin(), edges.end(), [](const jentry& x, const jentry& y) {
+                    const bool xn = std::isnan(x.w), yn = std::isnan(y.w);
+                    if (xn != yn)
+                    {
+                        return yn;  // non-NaN first
+                    }
+                    return !xn && x.w < y.w;
+                });
+                for (const jentry& e : edges)
+                {
+                    kruskal_step(e);
                 }
             }
             if (!any_drop)
