@@ -19,10 +19,14 @@
  * Fast version (same result): only voxels with a background 6-neighbour
  * ("exposed") can ever be border points, so the scan walks a raster-sorted list
  * of exposed voxels; the direction-independent test of step (1) is cached in the
- * voxel's byte and invalidated when a 26-neighbour is deleted; neighbourhoods
- * are 27-bit masks, the simple-point test is a bit-parallel flood fill (equal to
- * scikit-image's octree labelling, which links two neighbours iff they share a
- * 2x2x2 octant, i.e. iff they are 26-adjacent).
+ * list entry and recomputed only when a 26-neighbour was deleted since (a
+ * "dirty" bit in the voxel byte, written only in sequential phases, so the
+ * collection can run on several threads); a candidate whose neighbourhood did
+ * not change since its test needs no re-check. Neighbourhoods are 27-bit masks;
+ * the Euler test reads eight octant tables through per-plane 2x2-square codes;
+ * the simple-point test is a bit-parallel flood fill (equal to scikit-image's
+ * octree labelling, which links two neighbours iff they share a 2x2x2 octant,
+ * i.e. iff they are 26-adjacent; verified against a transcription in the tests).
  */
 #ifndef XSKAN_DETAIL_SKELETONIZE_LEE_HPP
 #define XSKAN_DETAIL_SKELETONIZE_LEE_HPP
@@ -362,7 +366,7 @@ namespace xskan
                     if (!(st & lee_entry_valid) || (v[i] & lee_dirty))
                     {
                         const bool ok = lee_is_deletable(neighbourhood(i));
-                        st = lee_entry_valid | (ok ? lee_entry_deletable : 0);
+                        st = lee_entry_valid | (ok ? lee_entry(lee_entry_deletable) : lee_entry(0));
                         e[k] = lee_make_entry(i) | st;
                         if (v[i] & lee_dirty)
                         {
