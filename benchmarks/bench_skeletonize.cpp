@@ -184,7 +184,7 @@ namespace
 
 BENCHMARK(BM_zhang_4096_warm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_zhang_4096_cold)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_lee_192cube_warm)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_lee_192cube_warm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_lee_192cube_cold)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_zhang_retic_1024x1536_warm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_zhang_retic_1024x1536_cold)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
