@@ -15,21 +15,23 @@ WORK=${BENCH_WORK:-/tmp/xskan_bench_analyze}
 mkdir -p "$WORK"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# wall seconds of one command (stdout/stderr discarded)
-wall() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" > /dev/null 2>&1
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }' 
+# "wall cpu" seconds of one command (cpu = user + sys of the process; stdout/stderr discarded)
+run_timed() {
+  /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" "$@" > /dev/null 2>&1
+  awk '{ printf "%.4f %.4f\n", $1, $2 + $3 }' "$WORK/time.txt"
 }
-bench() {  # label, divisor, command...
+bench() {  # label, images, command...
   local label=$1 div=$2; shift 2
-  local ts=()
-  for _ in $(seq "$REPS"); do ts+=("$(wall "$@")"); done
-  local med
-  med=$(printf '%s\n' "${ts[@]}" | median)
-  printf '| %-44s | %8.3f | %8.3f |\n' "$label" "$med" "$(awk -v m="$med" -v d="$div" 'BEGIN { print m / d }')"
+  local walls=() cpus=()
+  for _ in $(seq "$REPS"); do
+    read -r w c < <(run_timed "$@")
+    walls+=("$w"); cpus+=("$c")
+  done
+  local mw mc
+  mw=$(printf '%s\n' "${walls[@]}" | median)
+  mc=$(printf '%s\n' "${cpus[@]}" | median)
+  printf '| %-46s | %7.3f | %7.3f | %7.3f | %7.3f |\n' "$label" "$mw" "$mc" \
+    "$(awk -v m="$mw" -v d="$div" 'BEGIN { print m / d }')" "$(awk -v m="$mc" -v d="$div" 'BEGIN { print m / d }')"
 }
 
 # batch of 8 copies of the sample (distinct names -> distinct outputs)
@@ -50,8 +52,8 @@ fi
 
 echo "xskan analyze timings, median of $REPS runs ($(nproc) cores, $(date -u +%FT%TZ))"
 echo
-echo "| case | wall s | s / image |"
-echo "|---|---:|---:|"
+echo "| case | wall s | CPU s | wall s / image | CPU s / image |"
+echo "|---|---:|---:|---:|---:|"
 bench "inf1.tif, 1 image, cold process (1 thread)" 1 "$XSKAN" analyze "$SAMPLE" -o "$WORK/o1" -q --threads 1
 bench "inf1.tif, 1 image, cold process, 2 threads" 1 "$XSKAN" analyze "$SAMPLE" -o "$WORK/o1" -q --threads 2
 bench "8 x inf1.tif batch, 1 thread" 8 "$XSKAN" analyze "$WORK"/batch/*.tif -o "$WORK/o8" -q --threads 1

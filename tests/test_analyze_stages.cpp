@@ -37,6 +37,9 @@ namespace
         const xt::xarray<F> g_reflect = xskan::gaussian(image, sigma, reflect);
         const xt::xarray<F> g_nearest = xskan::gaussian(image, sigma);  // skimage default: nearest
         REQUIRE(!bitwise_equal(g_reflect, g_nearest));                  // the borders do differ
+        xt::xarray<F> work;
+        CHECK(bitwise_equal(xskan_cli::gaussian_2d(image, sigma, xskan::mode::reflect, work), g_reflect));
+        CHECK(bitwise_equal(xskan_cli::gaussian_2d(image, sigma, xskan::mode::nearest, work), g_nearest));
         xt::xarray<F> g = g_reflect;
         auto bands = xskan_cli::gaussian_border_bands(image, sigma, xskan::mode::nearest);
         xskan_cli::swap_border_bands(g.data(), bands, false);

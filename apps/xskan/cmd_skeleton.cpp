@@ -8,14 +8,8 @@
 #include <xskan/io/atomic_file.hpp>
 #include <xskan/skeleton.hpp>
 #include <xskan/summarize.hpp>
-#if __has_include(<xskan/sholl.hpp>)
-#include <xskan/sholl.hpp>
-#define XSKAN_CLI_HAVE_SHOLL 1
-#endif
-#if __has_include(<xskan/junction_graph.hpp>)
 #include <xskan/junction_graph.hpp>
-#define XSKAN_CLI_HAVE_JUNCTION_GRAPH 1
-#endif
+#include <xskan/sholl.hpp>
 
 #include "commands.hpp"
 #include "common.hpp"
@@ -82,7 +76,6 @@ namespace xskan_cli
 
     int run_sholl(const sholl_args& a)
     {
-#ifdef XSKAN_CLI_HAVE_SHOLL
         const auto spacing = parse_spacing(a.spacing);
         const auto skel = load_skeleton(a.input, "", spacing, false);
         std::optional<std::vector<double>> center;
@@ -145,15 +138,10 @@ namespace xskan_cli
             xskan::io::write_file_atomically(a.center_output, [&](std::ostream& out) { out << c; });
         }
         return 0;
-#else
-        (void) a;
-        throw cli_error("sholl is not available in this build (xskan/sholl.hpp missing)");
-#endif
     }
 
     int run_graph(const graph_args& a)
     {
-#ifdef XSKAN_CLI_HAVE_JUNCTION_GRAPH
         std::string format = a.format;
         if (format.empty())
         {
@@ -170,9 +158,5 @@ namespace xskan_cli
             else xskan::write_json(out, g);
         });
         return 0;
-#else
-        (void) a;
-        throw cli_error("graph is not available in this build (xskan/junction_graph.hpp missing)");
-#endif
     }
 }  // namespace xskan_cli

@@ -21,6 +21,8 @@ namespace xskan_cli
         xt::xarray<std::uint8_t> mask;
         xt::xarray<std::uint8_t> skeleton;
         xskan::io::any_array weighted;  ///< skeleton * shape_index, reused between images
+        xt::xarray<double> work_f64;    ///< transposed Gaussian pass
+        xt::xarray<float> work_f32;
     };
 
     void segment_buffers_deleter::operator()(segment_buffers* p) const noexcept { delete p; }
@@ -61,6 +63,10 @@ namespace xskan_cli
             };
             using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
             const std::size_t rows = shape[0], cols = shape[1];
+            auto work_buffer = [&]() -> xt::xarray<F>& {
+                if constexpr (std::is_same<F, float>::value) return wb.work_f32;
+                else return wb.work_f64;
+            };
             auto weighted_buffer = [&]() -> xt::xarray<F>& {
                 if (!wb.weighted.holds<F>())
                 {
@@ -77,9 +83,7 @@ namespace xskan_cli
             {
                 // One full Gaussian (mode reflect, for the shape index); the mode-nearest
                 // smoothing of skan.pre.threshold differs only in the border bands.
-                xskan::gaussian_options go;
-                go.boundary = xskan::mode::reflect;
-                auto g = xskan::gaussian(image, p.sigma, go);
+                auto g = gaussian_2d(image, p.sigma, xskan::mode::reflect, work_buffer());
                 auto bands = gaussian_border_bands(image, p.sigma, xskan::mode::nearest);
                 tm.lap("smooth");
                 swap_border_bands(g.data(), bands, false);  // g = gaussian(image, sigma, nearest)

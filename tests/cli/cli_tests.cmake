@@ -4,15 +4,8 @@
 find_program(XSKAN_BASH bash REQUIRED)
 add_executable(xskan_cli_check ${CMAKE_CURRENT_LIST_DIR}/check.cpp)
 target_link_libraries(xskan_cli_check PRIVATE xskan::io)
-set(XSKAN_CLI_CASES threshold_sauvola threshold_skan_recipe threshold_otsu skeletonize summarize
+set(XSKAN_CLI_CASES threshold_sauvola threshold_skan_recipe threshold_otsu skeletonize summarize sholl graph
     analyze_inf1 analyze_batch fei_scale help_and_errors)
-# sholl and graph need the skeleton-extras headers
-if(EXISTS ${PROJECT_SOURCE_DIR}/include/xskan/sholl.hpp)
-  list(APPEND XSKAN_CLI_CASES sholl)
-endif()
-if(EXISTS ${PROJECT_SOURCE_DIR}/include/xskan/junction_graph.hpp)
-  list(APPEND XSKAN_CLI_CASES graph)
-endif()
 foreach(case IN LISTS XSKAN_CLI_CASES)
   add_test(NAME cli_${case}
            COMMAND ${XSKAN_BASH} ${CMAKE_CURRENT_LIST_DIR}/cli_test.sh ${case} $<TARGET_FILE:xskan_cli>
