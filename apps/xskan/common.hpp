@@ -22,6 +22,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include <xskan/detail/numpy_sum.hpp>
 #include <xskan/io/any_array.hpp>
 #include <xskan/io/image.hpp>
 
@@ -153,32 +154,7 @@ namespace xskan_cli
         return q;
     }
 
-    /// Sum as numpy does for float64 (pairwise summation, blocks of 8, recursion above 128).
-    inline double numpy_pairwise_sum(const double* a, std::size_t n)
-    {
-        if (n < 8)
-        {
-            double res = 0.0;
-            for (std::size_t i = 0; i < n; ++i) res += a[i];
-            return res;
-        }
-        if (n <= 128)
-        {
-            double r[8];
-            for (std::size_t j = 0; j < 8; ++j) r[j] = a[j];
-            std::size_t i = 8;
-            for (; i < n - (n % 8); i += 8)
-            {
-                for (std::size_t j = 0; j < 8; ++j) r[j] += a[i + j];
-            }
-            double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-            for (; i < n; ++i) res += a[i];
-            return res;
-        }
-        std::size_t n2 = n / 2;
-        n2 -= n2 % 8;
-        return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
-    }
+    using xskan::detail::numpy_pairwise_sum;   // numpy's float64 summation order
 
     /// Wall-clock stage timings (seconds), accumulated by name in first-use order.
     class stage_timer

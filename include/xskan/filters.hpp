@@ -82,7 +82,7 @@ namespace xskan
                 const double x = static_cast<double>(static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(radius));
                 w[i] = std::exp(no_fma(c * (x * x)));
             }
-            const double sum = pairwise_sum_like_numpy(w.data(), w.size());
+            const double sum = numpy_pairwise_sum(w.data(), w.size());
             for (auto& v : w)
             {
                 v = v / sum;

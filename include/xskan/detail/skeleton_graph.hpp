@@ -2,7 +2,7 @@
  * @file detail/skeleton_graph.hpp
  * @brief Internals of the skeleton-graph module: pixel-graph construction
  *        over a contiguous n-D image, skan's junction MST, path tracing,
- *        connected components and numpy's pairwise summation.
+ *        connected components.
  *
  * Everything here works on raw contiguous row-major memory with 64-bit
  * indices; the public wrappers are in pixel_graph.hpp, skeleton.hpp and
@@ -30,6 +30,7 @@
 #include <xtensor/xutils.hpp>
 
 #include "common.hpp"
+#include "numpy_sum.hpp"
 
 namespace xskan
 {
@@ -144,65 +145,6 @@ namespace xskan
             p = v;
 #endif
             return p;
-        }
-
-        /**
-         * numpy's pairwise summation of float64 (`DOUBLE_pairwise_sum`, numpy 1.24):
-         * n < 8 sequential from 0.0; n <= 128 eight running sums combined as
-         * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the tail; above, split at
-         * n2 = n/2 - (n/2)%8 and recurse.
-         */
-        inline double numpy_pairwise_sum(const double* a, std::size_t n) noexcept
-        {
-            if (n < 8)
-            {
-                double res = 0.;
-                for (std::size_t i = 0; i < n; ++i)
-                {
-                    res += a[i];
-                }
-                return res;
-            }
-            if (n <= 128)
-            {
-                double r[8];
-                for (std::size_t j = 0; j < 8; ++j)
-                {
-                    r[j] = a[j];
-                }
-                std::size_t i = 8;
-                for (; i < n - (n % 8); i += 8)
-                {
-                    for (std::size_t j = 0; j < 8; ++j)
-                    {
-                        r[j] += a[i + j];
-                    }
-                }
-                double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-                for (; i < n; ++i)
-                {
-                    res += a[i];
-                }
-                return res;
-            }
-            std::size_t n2 = n / 2;
-            n2 -= n2 % 8;
-            return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
-        }
-
-        /// One segment of `np.add.reduceat`: a[0] + pairwise(a[1..n)); n >= 1.
-        inline double numpy_reduceat_sum(const double* a, std::size_t n) noexcept
-        {
-            if (n == 0)
-            {
-                return 0.0;
-            }
-            double out = a[0];
-            if (n > 1)
-            {
-                out += numpy_pairwise_sum(a + 1, n - 1);
-            }
-            return out;
         }
 
         /// A contiguous row-major view of an expression's data (copying only when needed).

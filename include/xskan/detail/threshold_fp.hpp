@@ -2,12 +2,14 @@
  * @file detail/threshold_fp.hpp
  * @brief Floating-point helpers for the threshold and filter modules:
  *        a barrier against FMA contraction (so results are bitwise equal to
- *        numpy/scipy with or without -march=native) and numpy's pairwise sum.
+ *        numpy/scipy with or without -march=native).
  */
 #ifndef XSKAN_DETAIL_THRESHOLD_FP_HPP
 #define XSKAN_DETAIL_THRESHOLD_FP_HPP
 
 #include <cstddef>
+
+#include "numpy_sum.hpp"
 
 namespace xskan
 {
@@ -52,51 +54,6 @@ namespace xskan
 #else
             (void) p;
 #endif
-        }
-
-        /**
-         * @brief numpy's pairwise summation (`np.add.reduce` of a contiguous
-         *        float array, numpy 1.24 `pairwise_sum`): below 8 elements a
-         *        plain loop; up to 128 eight running partial sums combined as
-         *        ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) plus a sequential tail;
-         *        above that a recursive split at n/2 rounded down to a multiple of 8.
-         */
-        inline double pairwise_sum_like_numpy(const double* a, std::size_t n) noexcept
-        {
-            if (n < 8)
-            {
-                double res = 0.;
-                for (std::size_t i = 0; i < n; ++i)
-                {
-                    res += a[i];
-                }
-                return res;
-            }
-            if (n <= 128)
-            {
-                double r[8];
-                for (std::size_t k = 0; k < 8; ++k)
-                {
-                    r[k] = a[k];
-                }
-                std::size_t i = 8;
-                for (; i < n - (n % 8); i += 8)
-                {
-                    for (std::size_t k = 0; k < 8; ++k)
-                    {
-                        r[k] += a[i + k];
-                    }
-                }
-                double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-                for (; i < n; ++i)
-                {
-                    res += a[i];
-                }
-                return res;
-            }
-            std::size_t n2 = n / 2;
-            n2 -= n2 % 8;
-            return pairwise_sum_like_numpy(a, n2) + pairwise_sum_like_numpy(a + n2, n - n2);
         }
     }  // namespace detail
 }  // namespace xskan
