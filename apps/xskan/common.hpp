@@ -23,6 +23,7 @@
 #include <xtensor/xarray.hpp>
 
 #include <xskan/detail/numpy_sum.hpp>
+#include <xskan/summarize.hpp>
 #include <xskan/io/any_array.hpp>
 #include <xskan/io/image.hpp>
 
@@ -112,23 +113,7 @@ namespace xskan_cli
         return e;
     }
 
-    /// "%.17g" like Python's float formatting in the goldens (nan, inf, -inf literal).
-    inline void append_double(std::string& out, double v)
-    {
-        if (std::isnan(v))
-        {
-            out += "nan";
-            return;
-        }
-        if (std::isinf(v))
-        {
-            out += v > 0 ? "inf" : "-inf";
-            return;
-        }
-        char buf[40];
-        const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, 17);
-        out.append(buf, res.ptr);
-    }
+    using xskan::detail::append_double;   // "%.17g", nan/inf written like Python (summarize.hpp)
 
     inline void append_int(std::string& out, long long v)
     {
