@@ -667,6 +667,28 @@ namespace xskan
     }
     namespace detail
     {
+        /// Otsu's criterion `w1[i]·w2[i+1]·(m1[i] − m2[i+1])²` maximised over i, first maximum
+        /// (as `np.argmax` in skimage.filters.threshold_otsu).
+        inline std::size_t otsu_best_index(const std::vector<std::int64_t>& w1, const std::vector<std::int64_t>& w2,
+                                           const std::vector<double>& m1, const std::vector<double>& m2)
+        {
+            const std::size_t nb = w1.size();
+            std::size_t best = 0;
+            double best_v = 0;
+            for (std::size_t i = 0; i + 1 < nb; ++i)
+            {
+                const double diff = m1[i] - m2[i + 1];
+                const double d2 = no_fma(diff * diff);
+                const double v = static_cast<double>(w1[i] * w2[i + 1]) * d2;
+                if (i == 0 || v > best_v)
+                {
+                    best_v = v;
+                    best = i;
+                }
+            }
+            return best;
+        }
+
         template <class T>
         double otsu_integer(const T* d, std::size_t n)
         {
@@ -716,19 +738,7 @@ namespace xskan
                 w2[i] = cw;
                 m2[i] = static_cast<double>(cs) / static_cast<double>(cw);
             }
-            std::size_t best = 0;
-            double best_v = -std::numeric_limits<double>::infinity();
-            for (std::size_t i = 0; i + 1 < nb; ++i)
-            {
-                const double diff = m1[i] - m2[i + 1];
-                const double d2 = no_fma(diff * diff);
-                const double v = static_cast<double>(w1[i] * w2[i + 1]) * d2;
-                if (i == 0 || v > best_v)
-                {
-                    best_v = v;
-                    best = i;
-                }
-            }
+            const std::size_t best = otsu_best_index(w1, w2, m1, m2);
             return static_cast<double>(base + static_cast<std::int64_t>(best));
         }
 
@@ -820,19 +830,7 @@ namespace xskan
                 w2[i] = cw;
                 m2[i] = cs / static_cast<double>(cw);
             }
-            std::size_t best = 0;
-            double best_v = 0;
-            for (std::size_t i = 0; i + 1 < nb; ++i)
-            {
-                const double diff = m1[i] - m2[i + 1];
-                const double d2 = no_fma(diff * diff);
-                const double v = static_cast<double>(w1[i] * w2[i + 1]) * d2;
-                if (i == 0 || v > best_v)
-                {
-                    best_v = v;
-                    best = i;
-                }
-            }
+            const std::size_t best = otsu_best_index(w1, w2, m1, m2);
             return centres[best];
         }
 
