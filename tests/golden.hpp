@@ -79,6 +79,25 @@ namespace xskan_test
         throw std::runtime_error("unsupported npy dtype " + ts + " in " + path);
     }
 
+    // Expected integer/float lists parsed at run time on purpose: GCC 12.2 with -march=native
+    // (AVX-512) miscompiles some compile-time 64-bit constant vectors ({1, 1, 1, 0} -> all ones).
+    inline std::vector<std::int64_t> i64s(const char* text)
+    {
+        std::vector<std::int64_t> out;
+        std::istringstream is(text);
+        long long v;
+        while (is >> v) out.push_back(v);
+        return out;
+    }
+    inline std::vector<double> f64s(const char* text)
+    {
+        std::vector<double> out;
+        std::istringstream is(text);
+        double v;
+        while (is >> v) out.push_back(v);
+        return out;
+    }
+
     /// A CSV table as strings, with numeric access by column name.
     struct csv_table
     {

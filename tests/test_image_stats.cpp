@@ -17,24 +17,8 @@
 
 namespace
 {
-    // Expected values are parsed at run time on purpose: GCC 12.2 with -march=native (AVX-512)
-    // miscompiles some compile-time 64-bit constant vectors (e.g. {1, 1, 1, 0} becomes {1, 1, 1, 1}).
-    std::vector<std::int64_t> i64s(const char* text)
-    {
-        std::vector<std::int64_t> out;
-        std::istringstream is(text);
-        long long v;
-        while (is >> v) out.push_back(v);
-        return out;
-    }
-    std::vector<double> f64s(const char* text)
-    {
-        std::vector<double> out;
-        std::istringstream is(text);
-        double v;
-        while (is >> v) out.push_back(v);
-        return out;
-    }
+    using xskan_test::f64s;
+    using xskan_test::i64s;
     void check_summary_against(const xskan::image_summary_result& r, const xskan_test::csv_table& t, std::size_t row = 0)
     {
         CHECK(r.scale == t.num(row, "scale"));
