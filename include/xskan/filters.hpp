@@ -16,7 +16,9 @@
 #include <type_traits>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xcontainer.hpp>
 #include <xtensor/xexpression.hpp>
 
 #include "detail/common.hpp"
@@ -90,105 +92,6 @@ namespace xskan
             return w;
         }
 
-        /**
-         * One scipy correlate1d pass with a symmetric kernel along `axis` of a
-         * contiguous row-major array: for each output, in double,
-         * acc = x[i]*w[c]; for j = r..1: acc += (x[i-j] + x[i+j]) * w[c-j];
-         * the result is stored in O.
-         */
-        template <class I, class O>
-        void gaussian_pass(const I* in, O* out, const std::vector<std::size_t>& shape, std::size_t axis,
-                           const std::vector<double>& w, mode m, double cval)
-        {
-            const std::size_t n = shape[axis];
-            std::size_t inner = 1;
-            for (std::size_t a = axis + 1; a < shape.size(); ++a)
-            {
-                inner *= shape[a];
-            }
-            std::size_t outer = 1;
-            for (std::size_t a = 0; a < axis; ++a)
-            {
-                outer *= shape[a];
-            }
-            const std::size_t r = (w.size() - 1) / 2;
-            const double* wc = w.data() + r;
-            // extended index map of one line
-            std::vector<std::ptrdiff_t> ext(n + 2 * r);
-            for (std::size_t k = 0; k < ext.size(); ++k)
-            {
-                ext[k] = scipy_extend_index(static_cast<std::ptrdiff_t>(k) - static_cast<std::ptrdiff_t>(r),
-                                            static_cast<std::ptrdiff_t>(n), m);
-            }
-            // process `lanes` neighbouring lines at once (contiguous along `inner`)
-            constexpr std::size_t lanes = 8;
-            std::vector<double> buf((n + 2 * r) * lanes);
-            std::vector<double> acc(lanes);
-            for (std::size_t o = 0; o < outer; ++o)
-            {
-                for (std::size_t i0 = 0; i0 < inner; i0 += lanes)
-                {
-                    const std::size_t nl = std::min(lanes, inner - i0);
-                    const I* src = in + o * n * inner + i0;
-                    O* dst = out + o * n * inner + i0;
-                    for (std::size_t k = 0; k < ext.size(); ++k)
-                    {
-                        double* b = buf.data() + k * lanes;
-                        if (ext[k] < 0)
-                        {
-                            for (std::size_t l = 0; l < lanes; ++l)
-                            {
-                                b[l] = cval;
-                            }
-                        }
-                        else
-                        {
-                            const I* s = src + static_cast<std::size_t>(ext[k]) * inner;
-                            for (std::size_t l = 0; l < nl; ++l)
-                            {
-                                b[l] = static_cast<double>(s[l]);
-                            }
-                            for (std::size_t l = nl; l < lanes; ++l)
-                            {
-                                b[l] = 0.0;
-                            }
-                        }
-                    }
-                    for (std::size_t i = 0; i < n; ++i)
-                    {
-                        const double* x = buf.data() + (i + r) * lanes;
-                        double a[lanes];
-                        for (std::size_t l = 0; l < lanes; ++l)
-                        {
-                            a[l] = x[l] * wc[0];
-                        }
-                        fp_fence(a);
-                        for (std::size_t j = r; j >= 1; --j)
-                        {
-                            const double* xl = x - j * lanes;
-                            const double* xr = x + j * lanes;
-                            const double wj = wc[-static_cast<std::ptrdiff_t>(j)];
-                            double p[lanes];
-                            for (std::size_t l = 0; l < lanes; ++l)
-                            {
-                                p[l] = (xl[l] + xr[l]) * wj;
-                            }
-                            // keep the products rounded (no FMA), as scipy's C loop
-                            fp_fence(p);
-                            for (std::size_t l = 0; l < lanes; ++l)
-                            {
-                                a[l] += p[l];
-                            }
-                        }
-                        for (std::size_t l = 0; l < nl; ++l)
-                        {
-                            dst[i * inner + l] = static_cast<O>(a[l]);
-                        }
-                    }
-                }
-            }
-        }
-
         /// img_as_float as scikit-image 0.19 (integers: x * (1/imax), signed clipped at -1; bool: 0/1).
         template <class T>
         inline double img_as_float_value(T x) noexcept
@@ -216,35 +119,395 @@ namespace xskan
             }
         }
 
-        template <class F>
-        void gaussian_inplace(F* data, const std::vector<std::size_t>& shape, const std::vector<double>& sigma,
-                              const gaussian_options& opts)
+        /// The value scikit-image smooths: img_as_float(x) (or the plain cast with preserve_range), as F.
+        template <class F, class T>
+        inline F gaussian_input_value(T x, bool preserve_range) noexcept
         {
-            std::vector<F> tmp;
+            if constexpr (std::is_floating_point<T>::value)
+            {
+                return static_cast<F>(x);
+            }
+            else
+            {
+                return preserve_range ? static_cast<F>(x) : static_cast<F>(img_as_float_value(x));
+            }
+        }
+
+        /// SIMD batch of the Gaussian kernels (xsimd's best architecture for the build flags).
+        using gaussian_batch = xsimd::batch<double>;
+
+        /// Keep a batch's products rounded (no contraction into an FMA with a later addition).
+        inline void gaussian_keep_rounded(gaussian_batch& b) noexcept
+        {
+            b.data = no_fma(b.data);
+        }
+
+        /**
+         * @brief The symmetric correlation of scipy's correlate1d for n outputs side by side:
+         *        out[j] = p[r][j]·w[r], then for t = r..1: out[j] += (p[r-t][j] + p[r+t][j])·w[r-t],
+         *        in double, every product rounded (no FMA) — scipy's operations in scipy's order,
+         *        vectorised across j (each output keeps its own sequential sum).
+         * @param p 2r+1 pointers: p[k] holds the samples at offset k - r of outputs 0..n-1
+         * @param w the 2r+1 symmetric weights
+         */
+        inline void gaussian_taps(const double* const* p, std::size_t r, const double* w, std::size_t n,
+                                  double* out) noexcept
+        {
+            using B = gaussian_batch;
+            constexpr std::size_t W = B::size;
+            constexpr std::size_t U = 4;  // independent accumulators (hide the add latency)
+            const double* mid = p[r];
+            std::size_t j = 0;
+            for (; j + U * W <= n; j += U * W)
+            {
+                const B w0(w[r]);
+                B acc[U];
+                for (std::size_t u = 0; u < U; ++u)
+                {
+                    acc[u] = B::load_unaligned(mid + j + u * W) * w0;
+                    gaussian_keep_rounded(acc[u]);
+                }
+                for (std::size_t t = r; t >= 1; --t)
+                {
+                    const double* a = p[r - t] + j;
+                    const double* c = p[r + t] + j;
+                    const B wt(w[r - t]);
+                    for (std::size_t u = 0; u < U; ++u)
+                    {
+                        B s = (B::load_unaligned(a + u * W) + B::load_unaligned(c + u * W)) * wt;
+                        gaussian_keep_rounded(s);
+                        acc[u] += s;
+                    }
+                }
+                for (std::size_t u = 0; u < U; ++u)
+                {
+                    acc[u].store_unaligned(out + j + u * W);
+                }
+            }
+            for (; j + W <= n; j += W)
+            {
+                B acc = B::load_unaligned(mid + j) * B(w[r]);
+                gaussian_keep_rounded(acc);
+                for (std::size_t t = r; t >= 1; --t)
+                {
+                    B s = (B::load_unaligned(p[r - t] + j) + B::load_unaligned(p[r + t] + j)) * B(w[r - t]);
+                    gaussian_keep_rounded(s);
+                    acc += s;
+                }
+                acc.store_unaligned(out + j);
+            }
+            for (; j < n; ++j)
+            {
+                double acc = no_fma(mid[j] * w[r]);
+                for (std::size_t t = r; t >= 1; --t)
+                {
+                    acc += no_fma((p[r - t][j] + p[r + t][j]) * w[r - t]);
+                }
+                out[j] = acc;
+            }
+        }
+
+        /// ext[k] = input index of extended position k - r of a line of n samples (-1: cval), k < n + 2r.
+        inline void gaussian_extend_map(std::vector<std::ptrdiff_t>& ext, std::size_t n, std::size_t r, mode m)
+        {
+            ext.resize(n + 2 * r);
+            for (std::size_t k = 0; k < ext.size(); ++k)
+            {
+                ext[k] = scipy_extend_index(static_cast<std::ptrdiff_t>(k) - static_cast<std::ptrdiff_t>(r),
+                                            static_cast<std::ptrdiff_t>(n), m);
+            }
+        }
+
+        /// The kernel of one axis into w (radius int(truncate·sigma + 0.5); sigma <= 1e-15: the identity {1}).
+        inline void gaussian_axis_weights(double sigma, double truncate, std::vector<double>& w)
+        {
+            if (!(sigma > 1e-15))
+            {
+                w.assign(1, 1.0);  // x·1.0 == x: the same as skipping the axis, as scipy does
+                return;
+            }
+            const double rad = no_fma(truncate * sigma) + 0.5;   // int(truncate * sd + 0.5)
+            if (!(rad < 1e9))
+            {
+                throw std::invalid_argument("xskan::gaussian: truncate * sigma is too large (kernel radius " +
+                                            std::to_string(rad) + ")");
+            }
+            w = gaussian_kernel1d(sigma, static_cast<std::size_t>(rad));
+        }
+    }  // namespace detail
+
+    /**
+     * @brief Scratch memory of gaussian_into(), kept between calls so that smoothing
+     *        images of the same size allocates nothing (a few rows of doubles for 2-D
+     *        images; one image-sized double array for 3-D and more, wrap mode or
+     *        images thinner than the kernel radius). Contents are unspecified.
+     */
+    struct gaussian_workspace
+    {
+        std::vector<double> w0, w1;                  ///< kernels of the two passes
+        std::vector<double> ring;                    ///< converted input rows (2-D)
+        std::vector<std::ptrdiff_t> ring_tag;        ///< input row held by each ring slot
+        std::vector<double> line, out_row, cval_line, full;
+        std::vector<std::ptrdiff_t> ext0, ext1;
+        std::vector<const double*> taps0, taps1;
+    };
+
+    namespace detail
+    {
+        /**
+         * @brief 2-D Gaussian with both passes fused row by row: output row i is the axis-1
+         *        pass of the axis-0 pass of rows ext(i-r0 .. i+r0), each pass rounded to F
+         *        as scipy stores it. Input: rows x cols samples, row i at in + i·in_stride;
+         *        output row i at out + i·out_stride. Bitwise equal to scipy's separable passes.
+         */
+        template <class T, class F>
+        void gaussian_2d_rows(const T* in, std::size_t rows, std::size_t cols, std::size_t in_stride, F* out,
+                              std::size_t out_stride, const std::vector<double>& w0, const std::vector<double>& w1,
+                              mode m, double cval, bool preserve_range, gaussian_workspace& ws)
+        {
+            const std::size_t r0 = (w0.size() - 1) / 2;
+            const std::size_t r1 = (w1.size() - 1) / 2;
+            gaussian_extend_map(ws.ext0, rows, r0, m);
+            gaussian_extend_map(ws.ext1, cols, r1, m);
+            ws.taps0.resize(2 * r0 + 1);
+            ws.taps1.resize(2 * r1 + 1);
+            ws.line.resize(cols + 2 * r1);
+            if (m == mode::constant)
+            {
+                ws.cval_line.assign(cols, cval);
+            }
+            // Source rows as double: the input itself (float64), else converted rows in a ring of
+            // 2·r0 + 1 slots when every output row reads only input rows i-r0 .. i+r0 (true for
+            // all modes but wrap once rows > r0), else one converted copy of the whole image.
+            constexpr bool direct = std::is_same<T, double>::value;
+            bool use_ring = false;
+            if constexpr (!direct)
+            {
+                use_ring = true;
+                for (std::size_t i = 0; i < rows && use_ring; ++i)
+                {
+                    for (std::size_t k = 0; k <= 2 * r0; ++k)
+                    {
+                        const std::ptrdiff_t e = ws.ext0[i + k];
+                        const auto ii = static_cast<std::ptrdiff_t>(i);
+                        if (e >= 0 && (e < ii - static_cast<std::ptrdiff_t>(r0) || e > ii + static_cast<std::ptrdiff_t>(r0)))
+                        {
+                            use_ring = false;
+                            break;
+                        }
+                    }
+                }
+                const std::size_t slots = 2 * r0 + 1;
+                if (use_ring)
+                {
+                    ws.ring.resize(slots * cols);
+                    ws.ring_tag.assign(slots, -1);
+                }
+                else
+                {
+                    ws.full.resize(rows * cols);
+                    for (std::size_t i = 0; i < rows; ++i)
+                    {
+                        for (std::size_t j = 0; j < cols; ++j)
+                        {
+                            ws.full[i * cols + j] = static_cast<double>(gaussian_input_value<F>(in[i * in_stride + j], preserve_range));
+                        }
+                    }
+                }
+            }
+            auto source_row = [&](std::size_t e) -> const double* {
+                if constexpr (direct)
+                {
+                    return in + e * in_stride;
+                }
+                else
+                {
+                    if (!use_ring)
+                    {
+                        return ws.full.data() + e * cols;
+                    }
+                    const std::size_t slot = e % (2 * r0 + 1);
+                    double* d = ws.ring.data() + slot * cols;
+                    if (ws.ring_tag[slot] != static_cast<std::ptrdiff_t>(e))
+                    {
+                        const T* s = in + e * in_stride;
+                        for (std::size_t j = 0; j < cols; ++j)
+                        {
+                            d[j] = static_cast<double>(gaussian_input_value<F>(s[j], preserve_range));
+                        }
+                        ws.ring_tag[slot] = static_cast<std::ptrdiff_t>(e);
+                    }
+                    return d;
+                }
+            };
+            double* mid = ws.line.data() + r1;
+            for (std::size_t k = 0; k <= 2 * r1; ++k)
+            {
+                ws.taps1[k] = ws.line.data() + k;
+            }
+            if constexpr (!std::is_same<F, double>::value)
+            {
+                ws.out_row.resize(cols);
+            }
+            for (std::size_t i = 0; i < rows; ++i)
+            {
+                for (std::size_t k = 0; k <= 2 * r0; ++k)
+                {
+                    const std::ptrdiff_t e = ws.ext0[i + k];
+                    ws.taps0[k] = e < 0 ? ws.cval_line.data() : source_row(static_cast<std::size_t>(e));
+                }
+                gaussian_taps(ws.taps0.data(), r0, w0.data(), cols, mid);   // pass along axis 0
+                if constexpr (!std::is_same<F, double>::value)
+                {
+                    for (std::size_t j = 0; j < cols; ++j)
+                    {
+                        mid[j] = static_cast<double>(static_cast<F>(mid[j]));   // stored as F between passes
+                    }
+                }
+                for (std::size_t k = 0; k < r1; ++k)
+                {
+                    const std::ptrdiff_t a = ws.ext1[k];
+                    const std::ptrdiff_t b = ws.ext1[r1 + cols + k];
+                    ws.line[k] = a < 0 ? cval : mid[a];
+                    ws.line[r1 + cols + k] = b < 0 ? cval : mid[b];
+                }
+                F* o = out + i * out_stride;
+                if constexpr (std::is_same<F, double>::value)
+                {
+                    gaussian_taps(ws.taps1.data(), r1, w1.data(), cols, o);   // pass along axis 1
+                }
+                else
+                {
+                    gaussian_taps(ws.taps1.data(), r1, w1.data(), cols, ws.out_row.data());
+                    for (std::size_t j = 0; j < cols; ++j)
+                    {
+                        o[j] = static_cast<F>(ws.out_row[j]);
+                    }
+                }
+            }
+        }
+
+        /// N-D Gaussian (any ndim): one pass per axis over a double copy of the previous result.
+        template <class T, class F>
+        void gaussian_nd(const T* in, const std::vector<std::size_t>& shape, F* out, const std::vector<double>& sigma,
+                         const gaussian_options& opts, gaussian_workspace& ws)
+        {
+            std::size_t size = 1;
+            for (auto s : shape)
+            {
+                size *= s;
+            }
+            for (std::size_t i = 0; i < size; ++i)
+            {
+                out[i] = gaussian_input_value<F>(in[i], opts.preserve_range);
+            }
             for (std::size_t a = 0; a < shape.size(); ++a)
             {
                 if (!(sigma[a] > 1e-15))
                 {
                     continue;
                 }
-                const double rad = no_fma(opts.truncate * sigma[a]) + 0.5;   // int(truncate * sd + 0.5)
-                if (!(rad < 1e9))
+                gaussian_axis_weights(sigma[a], opts.truncate, ws.w0);
+                const std::size_t r = (ws.w0.size() - 1) / 2;
+                const std::size_t n = shape[a];
+                std::size_t inner = 1, outer = 1;
+                for (std::size_t b = a + 1; b < shape.size(); ++b)
                 {
-                    throw std::invalid_argument("xskan::gaussian: truncate * sigma is too large (kernel radius " +
-                                                std::to_string(rad) + ")");
+                    inner *= shape[b];
                 }
-                const auto w = gaussian_kernel1d(sigma[a], static_cast<std::size_t>(rad));
-                if (tmp.empty())
+                for (std::size_t b = 0; b < a; ++b)
                 {
-                    std::size_t n = 1;
-                    for (auto s : shape)
+                    outer *= shape[b];
+                }
+                ws.full.resize(size);
+                std::copy(out, out + size, ws.full.begin());
+                gaussian_extend_map(ws.ext0, n, r, opts.boundary);
+                ws.taps0.resize(2 * r + 1);
+                ws.out_row.resize(std::max(inner, n));
+                if (inner > 1)
+                {
+                    ws.cval_line.assign(inner, opts.cval);
+                    for (std::size_t o = 0; o < outer; ++o)
                     {
-                        n *= s;
+                        const double* src = ws.full.data() + o * n * inner;
+                        for (std::size_t i = 0; i < n; ++i)
+                        {
+                            for (std::size_t k = 0; k <= 2 * r; ++k)
+                            {
+                                const std::ptrdiff_t e = ws.ext0[i + k];
+                                ws.taps0[k] = e < 0 ? ws.cval_line.data() : src + static_cast<std::size_t>(e) * inner;
+                            }
+                            gaussian_taps(ws.taps0.data(), r, ws.w0.data(), inner, ws.out_row.data());
+                            F* d = out + (o * n + i) * inner;
+                            for (std::size_t j = 0; j < inner; ++j)
+                            {
+                                d[j] = static_cast<F>(ws.out_row[j]);
+                            }
+                        }
                     }
-                    tmp.resize(n);
                 }
-                std::copy(data, data + tmp.size(), tmp.begin());
-                gaussian_pass(tmp.data(), data, shape, a, w, opts.boundary, opts.cval);
+                else
+                {
+                    ws.line.resize(n + 2 * r);
+                    for (std::size_t k = 0; k <= 2 * r; ++k)
+                    {
+                        ws.taps0[k] = ws.line.data() + k;
+                    }
+                    for (std::size_t o = 0; o < outer; ++o)
+                    {
+                        const double* src = ws.full.data() + o * n;
+                        for (std::size_t k = 0; k < n + 2 * r; ++k)
+                        {
+                            const std::ptrdiff_t e = ws.ext0[k];
+                            ws.line[k] = e < 0 ? opts.cval : src[e];
+                        }
+                        gaussian_taps(ws.taps0.data(), r, ws.w0.data(), n, ws.out_row.data());
+                        F* d = out + o * n;
+                        for (std::size_t j = 0; j < n; ++j)
+                        {
+                            d[j] = static_cast<F>(ws.out_row[j]);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Throw std::invalid_argument for options gaussian() does not accept.
+        inline void check_gaussian_options(const gaussian_options& opts)
+        {
+            if (opts.boundary == mode::valid)
+            {
+                throw std::invalid_argument("xskan::gaussian: mode 'valid' is not allowed (use reflect, constant, nearest, "
+                                            "mirror or wrap)");
+            }
+            if (std::isnan(opts.truncate) || opts.truncate < 0)
+            {
+                throw std::invalid_argument("xskan::gaussian: truncate must be >= 0");
+            }
+        }
+
+        /**
+         * @brief gaussian() on raw row-major storage: `in` has `shape` (row i of a 2-D image at
+         *        in + i·in_stride; other dimensions contiguous), `out` is contiguous with `shape`.
+         *        1-D and 2-D images take the fused row path, others the per-axis path.
+         */
+        template <class T, class F>
+        void gaussian_raw(const T* in, const std::vector<std::size_t>& shape, std::size_t in_stride, F* out,
+                          const std::vector<double>& sigma, const gaussian_options& opts, gaussian_workspace& ws)
+        {
+            if (shape.size() == 1 || shape.size() == 2)
+            {
+                const bool one = shape.size() == 1;
+                const std::size_t rows = one ? 1 : shape[0];
+                const std::size_t cols = one ? shape[0] : shape[1];
+                gaussian_axis_weights(one ? 0.0 : sigma[0], opts.truncate, ws.w0);
+                gaussian_axis_weights(one ? sigma[0] : sigma[1], opts.truncate, ws.w1);
+                gaussian_2d_rows(in, rows, cols, one ? cols : in_stride, out, cols, ws.w0, ws.w1, opts.boundary,
+                                 opts.cval, opts.preserve_range, ws);
+            }
+            else
+            {
+                gaussian_nd(in, shape, out, sigma, opts, ws);
             }
         }
 
@@ -290,32 +553,71 @@ namespace xskan
      * ~1e-15 relative rather than bit for bit.
      */
     template <class E>
-    auto gaussian(const xt::xexpression<E>& image, const std::vector<double>& sigma, gaussian_options opts = {})
+    auto gaussian(const xt::xexpression<E>& image, const std::vector<double>& sigma, gaussian_options opts = {});
+
+    /// Value type of gaussian()'s result for an input of value type T: float for float32, else double.
+    template <class T>
+    using gaussian_result_t = std::conditional_t<std::is_same<std::decay_t<T>, float>::value, float, double>;
+
+    /**
+     * @brief gaussian() into a caller-owned array, with reusable scratch memory: once `out`
+     *        and `ws` have the right sizes (after the first call), smoothing a contiguous
+     *        row-major 1-D or 2-D image allocates nothing. Same result, bit for bit.
+     *
+     * 2-D images are smoothed row by row with both passes fused (the axis-0 pass of a row,
+     * stored in the output type, then its axis-1 pass), vectorised across the row; every
+     * output sees the same operations in the same order as scipy's separable passes.
+     * @param image any ndim, non-empty (a non-contiguous expression is evaluated first)
+     * @param sigma one standard deviation per axis (>= 0)
+     * @param out resized to the image's shape if needed; value type gaussian_result_t<T>
+     * @param opts as gaussian()
+     * @param ws scratch memory, reused between calls
+     * Complexity: O(size · Σ radius); extra memory O(cols · radius) for 2-D images.
+     * Matches: `skimage.filters.gaussian` (0.19.3), as gaussian().
+     */
+    template <class E, class F>
+    void gaussian_into(const xt::xexpression<E>& image, const std::vector<double>& sigma, xt::xarray<F>& out,
+                       const gaussian_options& opts, gaussian_workspace& ws)
     {
         using T = std::decay_t<typename E::value_type>;
-        using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
+        static_assert(std::is_same<F, gaussian_result_t<T>>::value,
+                      "gaussian_into: out must hold float for float32 images and double otherwise");
         const auto& img = image.derived_cast();
         detail::check_nonempty(img.shape(), "gaussian");
         (void) detail::checked_size(img.shape(), "gaussian");
         const auto sg = detail::checked_sigma(img, sigma, "gaussian");
-        if (opts.boundary == mode::valid)
+        detail::check_gaussian_options(opts);
+        const std::vector<std::size_t> shape(img.shape().begin(), img.shape().end());
+        if (out.dimension() != shape.size() || !std::equal(shape.begin(), shape.end(), out.shape().begin()))
         {
-            throw std::invalid_argument("xskan::gaussian: mode 'valid' is not allowed (use reflect, constant, nearest, "
-                                        "mirror or wrap)");
+            out.resize(shape);
         }
-        if (std::isnan(opts.truncate) || opts.truncate < 0)
+        const std::size_t stride = shape.size() >= 2 ? shape.back() : 1;
+        if constexpr (std::is_base_of<xt::xcontainer<E>, E>::value && E::static_layout == xt::layout_type::row_major)
         {
-            throw std::invalid_argument("xskan::gaussian: truncate must be >= 0");
+            detail::gaussian_raw(img.data(), shape, stride, out.data(), sg, opts, ws);
         }
-        xt::xarray<F> out = detail::to_contiguous<F>(image);
-        if (!opts.preserve_range && !std::is_floating_point<T>::value)
+        else
         {
-            const auto src = detail::to_contiguous<T>(image);
-            std::transform(src.begin(), src.end(), out.begin(),
-                           [](T x) { return static_cast<F>(detail::img_as_float_value(x)); });
+            const auto c = detail::to_contiguous<T>(image);
+            detail::gaussian_raw(c.data(), shape, stride, out.data(), sg, opts, ws);
         }
-        const std::vector<std::size_t> shape(out.shape().begin(), out.shape().end());
-        detail::gaussian_inplace(out.data(), shape, sg, opts);
+    }
+
+    /// @overload The same sigma on every axis.
+    template <class E, class F>
+    void gaussian_into(const xt::xexpression<E>& image, double sigma, xt::xarray<F>& out, const gaussian_options& opts,
+                       gaussian_workspace& ws)
+    {
+        gaussian_into(image, std::vector<double>(image.derived_cast().dimension(), sigma), out, opts, ws);
+    }
+
+    template <class E>
+    auto gaussian(const xt::xexpression<E>& image, const std::vector<double>& sigma, gaussian_options opts)
+    {
+        xt::xarray<gaussian_result_t<typename E::value_type>> out;
+        gaussian_workspace ws;
+        gaussian_into(image, sigma, out, opts, ws);
         return out;
     }
 
