@@ -191,17 +191,24 @@ namespace xskan
                       std::size_t threads, lee_buffers& buf)
         {
             const std::size_t np = p + 2, nr = h + 2, nc = w + 2;
-            buf.v.assign(np * nr * nc + 16, 0);
-            std::uint8_t* v = buf.v.data();
+            const std::size_t wpr = lee_buffers::words_per_row(nc);
+            buf.reset(np, nr, nc);
+            std::uint64_t* fg = buf.fg.data();
             for (std::size_t k = 0; k < p; ++k)
             {
                 for (std::size_t r = 0; r < h; ++r)
                 {
                     const T* in = src + (k * h + r) * w;
-                    std::uint8_t* dst = v + ((k + 1) * nr + r + 1) * nc + 1;
-                    for (std::size_t c = 0; c < w; ++c)
+                    std::uint64_t* row = fg + ((k + 1) * nr + r + 1) * wpr;
+                    for (std::size_t c = 0, q = 0; c < w; c += 64, ++q)
                     {
-                        dst[c] = static_cast<std::uint8_t>(skel_is_fg(in[c]));
+                        const std::size_t n = std::min<std::size_t>(64, w - c);
+                        const std::uint64_t bits = pack_nonzero_64(in + c, n);
+                        row[q] |= bits << 1;  // padded column = image column + 1 < nc <= 64 * wpr
+                        if (q + 1 < wpr)
+                        {
+                            row[q + 1] |= bits >> 63;
+                        }
                     }
                 }
             }
@@ -210,11 +217,13 @@ namespace xskan
             {
                 for (std::size_t r = 0; r < h; ++r)
                 {
-                    const std::uint8_t* s = v + ((k + 1) * nr + r + 1) * nc + 1;
+                    const std::uint64_t* row = fg + ((k + 1) * nr + r + 1) * wpr;
                     std::uint8_t* o = out + (k * h + r) * w;
-                    for (std::size_t c = 0; c < w; ++c)
+                    for (std::size_t c = 0, q = 0; c < w; c += 64, ++q)
                     {
-                        o[c] = static_cast<std::uint8_t>(s[c] & lee_fg);
+                        const std::size_t n = std::min<std::size_t>(64, w - c);
+                        const std::uint64_t bits = (row[q] >> 1) | (q + 1 < wpr ? row[q + 1] << 63 : 0);
+                        unpack_bits_64(bits, o + c, n);
                     }
                 }
             }
@@ -280,8 +289,9 @@ namespace xskan
      *
      * Complexity: Zhang O(size/64 + Σ pixels whose neighbourhood changed) per
      * subiteration on a bit-packed image (rows shared among `options.threads`);
-     * Lee O(exposed voxels) per border direction plus a 27-bit neighbourhood test
-     * per voxel whose neighbourhood changed.
+     * Lee O(size/64 of the rows still holding foreground) per border direction on a
+     * bit-packed volume plus a table-driven neighbourhood test per border voxel whose
+     * neighbourhood changed (candidate collection shared among `options.threads`).
      * @param mask any 2D/3D xtensor expression (views, transposes and lazy
      *             expressions included); any value type, non-zero (and NaN) = foreground.
      * @param options method (default zhang) and threads (default 1).

@@ -1,8 +1,8 @@
 /**
  * @file detail/skeletonize_lee.hpp
  * @brief Lee, Kashyap & Chu (1994) 3D thinning exactly as scikit-image 0.19.3's
- *        `_compute_thin_image` (`_skeletonize_3d_cy.pyx`), with candidate lists,
- *        bit-mask neighbourhood tests and cached per-voxel results.
+ *        `_compute_thin_image` (`_skeletonize_3d_cy.pyx`), on a bit-packed volume
+ *        with cached per-voxel results and look-up-table neighbourhood tests.
  *
  * Reference algorithm (on a volume padded by one background voxel on every side):
  * repeat { unchanged = 0; for border in (W=4, E=3, S=2, N=1, U=5, B=6) [the
@@ -16,17 +16,24 @@
  *       still simple in the current (partly thinned) image;
  *   unchanged += (nothing deleted) } until unchanged == number of borders.
  *
- * Fast version (same result): only voxels with a background 6-neighbour
- * ("exposed") can ever be border points, so the scan walks a raster-sorted list
- * of exposed voxels; the direction-independent test of step (1) is cached in the
- * list entry and recomputed only when a 26-neighbour was deleted since (a
- * "dirty" bit in the voxel byte, written only in sequential phases, so the
- * collection can run on several threads); a candidate whose neighbourhood did
- * not change since its test needs no re-check. Neighbourhoods are 27-bit masks;
- * the Euler test reads eight octant tables through per-plane 2x2-square codes;
- * the simple-point test is a bit-parallel flood fill (equal to scikit-image's
- * octree labelling, which links two neighbours iff they share a 2x2x2 octant,
- * i.e. iff they are 26-adjacent; verified against a transcription in the tests).
+ * Fast version (same result): the padded volume is bit-packed, each row in
+ * whole 64-bit words (bit c of a row = column c), with two more bit volumes of
+ * the same layout: `dirty` (a 26-neighbour was deleted since the voxel's cached
+ * test, or never tested) and `del` (cached result of the direction-independent
+ * test of step (1)). Step (1) computes the border voxels of a direction 64 at a
+ * time per word (`fg & ~neighbour word`) on the rows that still hold foreground,
+ * tests only the dirty ones, and lists `border & del`; it reads `fg` only and
+ * writes the `dirty`/`del` words of its own rows, so rows can be shared among
+ * threads. Step (2) re-tests a candidate only if it is dirty again (a neighbour
+ * was deleted since its test) and marks the 3x3x3 block of each deletion dirty.
+ * A neighbourhood is read as three 9-bit planes (nine unaligned row reads). The
+ * Euler test sums eight octant tables indexed by per-plane 2x2-square codes;
+ * the simple-point test ORs per-plane tables into the octant graph (two
+ * neighbours are 26-adjacent iff they share one of the 8 octants, i.e. 2x2x2
+ * sub-cubes holding the centre, as in scikit-image's octree labelling: octants
+ * are linked by shared foreground edge/face voxels) and reads its connectivity
+ * from a 4096-entry table of the 12 cube-edge links (checked against a flood
+ * fill for all 2^26 neighbourhoods and against scikit-image's labelling in the tests).
  */
 #ifndef XSKAN_DETAIL_SKELETONIZE_LEE_HPP
 #define XSKAN_DETAIL_SKELETONIZE_LEE_HPP
@@ -44,14 +51,6 @@ namespace xskan
 {
     namespace detail
     {
-        /// Bits of a voxel byte in the working volume.
-        enum : std::uint8_t
-        {
-            lee_fg = 1,        ///< foreground
-            lee_dirty = 2,     ///< a 26-neighbour was deleted since the voxel's cached test
-            lee_listed = 8     ///< in the list of exposed voxels
-        };
-
         /// Neighbourhood bit of offset (dp, dr, dc) in {-1, 0, 1}^3; the centre is bit 13.
         constexpr int lee_bit(int dp, int dr, int dc) { return 9 * (dp + 1) + 3 * (dr + 1) + (dc + 1); }
 
@@ -183,313 +182,464 @@ namespace xskan
             return sum == 0;
         }
 
-        /// 3x3x3 dilation of a 27-bit mask (bit = 9*p + 3*r + c).
-        inline std::uint32_t lee_dilate27(std::uint32_t x) noexcept
+        /**
+         * @brief Tables of the simple-point test on the octant graph.
+         *
+         * Octant v = 4*vp + 2*vr + vc is the 2x2x2 sub-cube of the 3x3x3 neighbourhood on the
+         * side vp/vr/vc (0: offsets -1..0, 1: offsets 0..1) of each axis; it holds the centre.
+         * `plane[q][code]` (q = dp + 1, code = 9-bit plane, centre ignored) gives bits 0-7: the
+         * octants holding a foreground voxel of that plane, bits 8-11: the links (v, v+1)
+         * (index 2*vp + vr), 12-15: (v, v+2) (index 2*vp + vc), 16-19: (v, v+4) (index 2*vr + vc)
+         * made by a foreground voxel shared by both octants (edge and face voxels).
+         * `conn[links]` gives bits 0-7: the octants touched by a link, bits 8-9: the number of
+         * connected components (capped at 2) of the graph of these links.
+         */
+        struct lee_octant_tables
         {
-            constexpr std::uint32_t col0 = 0x1249249u;        // c == 0
-            constexpr std::uint32_t col2 = col0 << 2;         // c == 2
-            constexpr std::uint32_t row0 = 0x1C0E07u;          // r == 0 (bits 0-2, 9-11, 18-20)
-            constexpr std::uint32_t row2 = row0 << 6;         // r == 2
-            constexpr std::uint32_t all = (1u << 27) - 1;
-            x |= ((x << 1) & (all & ~col0)) | ((x >> 1) & (all & ~col2));
-            x |= ((x << 3) & (all & ~row0)) | ((x >> 3) & (all & ~row2));
-            x |= (x << 9) | (x >> 9);
-            return x & all;
+            std::uint32_t plane[3][512];
+            std::uint16_t conn[4096];
+            constexpr lee_octant_tables()
+                : plane{}, conn{}
+            {
+                for (int q = 0; q < 3; ++q)
+                {
+                    const int dp = q - 1;
+                    for (int code = 0; code < 512; ++code)
+                    {
+                        std::uint32_t occ = 0, lc = 0, lr = 0, lp = 0;
+                        for (int j = 0; j < 9; ++j)
+                        {
+                            if (!((code >> j) & 1) || (q == 1 && j == 4))
+                            {
+                                continue;
+                            }
+                            const int dr = j / 3 - 1, dc = j % 3 - 1;
+                            std::uint32_t s = 0;
+                            for (int v = 0; v < 8; ++v)
+                            {
+                                const int vp = v >> 2, vr = (v >> 1) & 1, vc = v & 1;
+                                const bool in = (vp == 0 ? dp <= 0 : dp >= 0) && (vr == 0 ? dr <= 0 : dr >= 0) &&
+                                                (vc == 0 ? dc <= 0 : dc >= 0);
+                                if (in)
+                                {
+                                    s |= 1u << v;
+                                }
+                            }
+                            occ |= s;
+                            for (int v = 0; v < 8; ++v)
+                            {
+                                if (!((s >> v) & 1))
+                                {
+                                    continue;
+                                }
+                                if (!(v & 1) && ((s >> (v | 1)) & 1))
+                                {
+                                    lc |= 1u << (v >> 1);
+                                }
+                                if (!(v & 2) && ((s >> (v | 2)) & 1))
+                                {
+                                    lr |= 1u << (((v >> 2) << 1) | (v & 1));
+                                }
+                                if (!(v & 4) && ((s >> (v | 4)) & 1))
+                                {
+                                    lp |= 1u << (v & 3);
+                                }
+                            }
+                        }
+                        plane[q][code] = occ | (lc << 8) | (lr << 12) | (lp << 16);
+                    }
+                }
+                for (int links = 0; links < 4096; ++links)
+                {
+                    int adj[8] = {};
+                    for (int b = 0; b < 4; ++b)
+                    {
+                        if ((links >> b) & 1)
+                        {
+                            const int v = b << 1;  // (vp, vr, 0)
+                            adj[v] |= 1 << (v | 1);
+                            adj[v | 1] |= 1 << v;
+                        }
+                        if ((links >> (4 + b)) & 1)
+                        {
+                            const int v = ((b >> 1) << 2) | (b & 1);  // (vp, 0, vc)
+                            adj[v] |= 1 << (v | 2);
+                            adj[v | 2] |= 1 << v;
+                        }
+                        if ((links >> (8 + b)) & 1)
+                        {
+                            const int v = b;  // (0, vr, vc)
+                            adj[v] |= 1 << (v | 4);
+                            adj[v | 4] |= 1 << v;
+                        }
+                    }
+                    int touched = 0;
+                    for (int v = 0; v < 8; ++v)
+                    {
+                        if (adj[v])
+                        {
+                            touched |= 1 << v;
+                        }
+                    }
+                    int seen = 0, comps = 0;
+                    for (int v = 0; v < 8; ++v)
+                    {
+                        if (!((touched >> v) & 1) || ((seen >> v) & 1))
+                        {
+                            continue;
+                        }
+                        ++comps;
+                        int reach = 1 << v;
+                        for (;;)
+                        {
+                            int next = reach;
+                            for (int u = 0; u < 8; ++u)
+                            {
+                                if ((reach >> u) & 1)
+                                {
+                                    next |= adj[u];
+                                }
+                            }
+                            if (next == reach)
+                            {
+                                break;
+                            }
+                            reach = next;
+                        }
+                        seen |= reach;
+                    }
+                    conn[links] = static_cast<std::uint16_t>(touched | ((comps < 2 ? comps : 2) << 8));
+                }
+            }
+        };
+
+        /// Simple-point test (the foreground 26-neighbours form at most one 26-connected
+        /// component, scikit-image `is_simple_point`) from the three 9-bit planes
+        /// (bit 3*(dr+1) + dc+1) of the neighbourhood: the occupied octants must all lie in
+        /// one component of the link graph (or be a single octant without links).
+        inline bool lee_is_simple_planes(std::uint32_t p0, std::uint32_t p1, std::uint32_t p2) noexcept
+        {
+            static constexpr lee_octant_tables t{};
+            const std::uint32_t w = t.plane[0][p0] | t.plane[1][p1] | t.plane[2][p2];
+            const std::uint32_t occ = w & 255u;
+            const std::uint32_t e = t.conn[(w >> 8) & 4095u];
+            const std::uint32_t k = e >> 8;
+            if (k == 1)
+            {
+                return (occ & ~e & 255u) == 0;
+            }
+            return k == 0 && (occ & (occ - 1)) == 0;
         }
 
-        /// Simple point test: the 26 neighbours (centre excluded) form at most one
-        /// 26-connected component (scikit-image `is_simple_point`).
+        /// Simple-point test of a 27-bit mask (bit = lee_bit(dp, dr, dc)).
         inline bool lee_is_simple(std::uint32_t m) noexcept
         {
-            const std::uint32_t fg = m & ~(1u << 13);
-            if (!fg)
-            {
-                return true;
-            }
-            // Seed: the lowest foreground neighbour and its foreground 26-neighbours.
-            std::uint32_t comp = lee_dilate27(fg & (~fg + 1u)) & fg;
-            for (;;)
-            {
-                // two growth steps per test of convergence (fewer unpredictable branches)
-                const std::uint32_t next = lee_dilate27(lee_dilate27(comp) & fg) & fg;
-                if (next == comp || next == fg)
-                {
-                    return next == fg;
-                }
-                comp = next;
-            }
+            return lee_is_simple_planes(m & 511u, (m >> 9) & 511u, (m >> 18) & 511u);
         }
 
-        /// Step (1) test without the border condition.
-        inline bool lee_is_deletable(std::uint32_t m) noexcept
+        /// Step (1) test without the border condition: not an end point, Euler invariant, simple.
+        inline bool lee_is_deletable(std::uint32_t p0, std::uint32_t p1, std::uint32_t p2) noexcept
         {
-            return skel_popcount32(m) != 2 && lee_is_euler_invariant(m) && lee_is_simple(m);
+            const std::uint32_t m = p0 | (p1 << 9) | (p2 << 18);
+            return skel_popcount32(m) != 2 && lee_is_euler_invariant(m) && lee_is_simple_planes(p0, p1, p2);
         }
 
-        /// The three foreground bits p[-1], p[0], p[1] as bits 0..2.
-        inline std::uint32_t lee_load3(const std::uint8_t* p) noexcept
-        {
-#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
-            std::uint32_t x;
-            std::memcpy(&x, p - 1, 4);
-            return (((x & 0x010101u) * 0x10204u) >> 16) & 7u;
-#else
-            return static_cast<std::uint32_t>((p[-1] & 1u) | ((p[0] & 1u) << 1) | ((p[1] & 1u) << 2));
-#endif
-        }
-
-        /// Set the `lee_dirty` bit of p[-1], p[0], p[1] (sequential phase only).
-        inline void lee_mark_dirty3(std::uint8_t* p) noexcept
-        {
-#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
-            std::uint32_t x;
-            std::memcpy(&x, p - 1, 4);
-            x |= 0x00010101u * lee_dirty;
-            std::memcpy(p - 1, &x, 4);
-#else
-            p[-1] |= lee_dirty;
-            p[0] |= lee_dirty;
-            p[1] |= lee_dirty;
-#endif
-        }
-
-        /// An exposed voxel and its cached step-(1) test: `index << 2 | state`, so entries
-        /// sort by index (std::uint64_t: volumes are far below 2^62 voxels).
-        using lee_entry = std::uint64_t;
-        enum : std::uint64_t
-        {
-            lee_entry_valid = 1,
-            lee_entry_deletable = 2
-        };
-        inline std::size_t lee_entry_index(lee_entry e) noexcept { return static_cast<std::size_t>(e >> 2); }
-        inline lee_entry lee_make_entry(std::size_t index) noexcept { return static_cast<lee_entry>(index) << 2; }
-
-        /// Working volume (padded, one byte per voxel plus slack) and lists; reusable.
+        /// Bit volumes and lists of lee_thin(); reusable between calls.
         struct lee_buffers
         {
-            std::vector<std::uint8_t> v;
-            std::vector<lee_entry> exposed, merged, merge_tmp, added_all;
-            std::vector<lee_entry> added[6];  ///< newly exposed voxels per 6-neighbour direction (each sorted)
-            std::vector<std::vector<std::size_t>> candidates, recomputed;  ///< per thread
+            /// Padded volume, rows of whole 64-bit words (+ slack): foreground, dirty, cached test.
+            std::vector<std::uint64_t> fg, dirty, del;
+            std::vector<std::size_t> rows, rows_tmp;              ///< rows (p * nr + r) holding foreground
+            std::vector<std::vector<std::size_t>> candidates;     ///< per thread: bit indices
+
+            /// Words per row for `nc` padded columns.
+            static std::size_t words_per_row(std::size_t nc) noexcept { return (nc + 63) / 64; }
+
+            /// Zeroed volumes for padded extents (np, nr, nc).
+            void reset(std::size_t np, std::size_t nr, std::size_t nc)
+            {
+                const std::size_t words = np * nr * words_per_row(nc) + 2;  // slack for 8-byte reads
+                fg.assign(words, 0);
+                dirty.assign(words, 0);
+                del.assign(words, 0);
+            }
         };
 
+        /// 64-bit little-endian word at byte address p (unaligned).
+        inline std::uint64_t lee_load_le64(const unsigned char* p) noexcept
+        {
+            std::uint64_t x;
+            std::memcpy(&x, p, 8);
+            return x;
+        }
+
+        /// Neighbourhood reads on the bit volume: byte strides of a row and a plane.
+        struct lee_geom
+        {
+            const std::uint64_t* fg;
+            std::size_t bpr;       // bits per row  (64 * wpr)
+            std::size_t bpp;       // bits per plane
+            std::ptrdiff_t rb, pb; // bytes per row / plane
+
+            /// The three 9-bit planes (bit 3*(dr+1) + dc+1) around bit g.
+            void planes(std::size_t g, std::uint32_t& p0, std::uint32_t& p1, std::uint32_t& p2, bool flat) const noexcept
+            {
+#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
+                const std::size_t b = g - 1;
+                const unsigned char* c = reinterpret_cast<const unsigned char*>(fg) + (b >> 3);
+                const unsigned sh = static_cast<unsigned>(b & 7);
+                auto row = [sh](const unsigned char* q) -> std::uint32_t {
+                    return static_cast<std::uint32_t>(lee_load_le64(q) >> sh) & 7u;
+                };
+                p1 = row(c - rb) | (row(c) << 3) | (row(c + rb) << 6);
+                if (flat)
+                {
+                    p0 = p2 = 0;
+                    return;
+                }
+                p0 = row(c - pb - rb) | (row(c - pb) << 3) | (row(c - pb + rb) << 6);
+                p2 = row(c + pb - rb) | (row(c + pb) << 3) | (row(c + pb + rb) << 6);
+#else
+                auto get3 = [this](std::size_t h) -> std::uint32_t {
+                    const std::size_t b = h - 1;
+                    const std::size_t w = b >> 6, s = b & 63;
+                    std::uint64_t x = fg[w] >> s;
+                    if (s > 61)
+                    {
+                        x |= fg[w + 1] << (64 - s);
+                    }
+                    return static_cast<std::uint32_t>(x) & 7u;
+                };
+                auto plane = [&](std::size_t h) { return get3(h - bpr) | (get3(h) << 3) | (get3(h + bpr) << 6); };
+                p1 = plane(g);
+                p0 = flat ? 0 : plane(g - bpp);
+                p2 = flat ? 0 : plane(g + bpp);
+#endif
+            }
+        };
+
+        /// Set bits g-1, g, g+1 of the 3x3x3 block around bit g in `a` (same geometry as the volume).
+        inline void lee_mark27(std::uint64_t* a, std::size_t g, const lee_geom& geo, bool flat) noexcept
+        {
+#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
+            const std::size_t b = g - 1;
+            unsigned char* c = reinterpret_cast<unsigned char*>(a) + (b >> 3);
+            const std::uint64_t bits = std::uint64_t(7) << (b & 7);
+            auto row = [bits](unsigned char* q) {
+                std::uint64_t x;
+                std::memcpy(&x, q, 8);
+                x |= bits;
+                std::memcpy(q, &x, 8);
+            };
+            const std::ptrdiff_t rb = geo.rb, pb = geo.pb;
+            row(c - rb);
+            row(c);
+            row(c + rb);
+            if (!flat)
+            {
+                row(c - pb - rb);
+                row(c - pb);
+                row(c - pb + rb);
+                row(c + pb - rb);
+                row(c + pb);
+                row(c + pb + rb);
+            }
+#else
+            auto or3 = [a](std::size_t h) {
+                const std::size_t b = h - 1;
+                const std::size_t w = b >> 6, s = b & 63;
+                a[w] |= std::uint64_t(7) << s;
+                if (s > 61)
+                {
+                    a[w + 1] |= std::uint64_t(7) >> (64 - s);
+                }
+            };
+            const std::size_t bpr = geo.bpr, bpp = geo.bpp;
+            or3(g - bpr);
+            or3(g);
+            or3(g + bpr);
+            if (!flat)
+            {
+                or3(g - bpp - bpr);
+                or3(g - bpp);
+                or3(g - bpp + bpr);
+                or3(g + bpp - bpr);
+                or3(g + bpp);
+                or3(g + bpp + bpr);
+            }
+#endif
+        }
+
         /**
-         * @brief Thin the padded volume `buf.v` of padded extents (np, nr, nc) in place
-         *        (foreground = bit 0; other bits must be 0; at least 8 slack bytes after the end).
+         * @brief Thin the padded bit volume `buf.fg` (from lee_buffers::reset(np, nr, nc), padding
+         *        voxels 0) of padded extents (np, nr, nc) in place.
          * @param n_threads threads for the candidate collection (the re-check is sequential);
          *        the result does not depend on it.
          */
         inline void lee_thin(lee_buffers& buf, std::size_t np, std::size_t nr, std::size_t nc, std::size_t n_threads)
         {
-            std::uint8_t* v = buf.v.data();
-            const std::ptrdiff_t sr = static_cast<std::ptrdiff_t>(nc);
-            const std::ptrdiff_t sp = static_cast<std::ptrdiff_t>(nr * nc);
-            const bool flat = (np == 3);  // 2D image: planes 0 and 2 are empty
+            const std::size_t wpr = lee_buffers::words_per_row(nc);
+            const std::size_t bpr = 64 * wpr;
+            const std::size_t bpp = bpr * nr;
+            std::uint64_t* fg = buf.fg.data();
+            std::uint64_t* dirty = buf.dirty.data();
+            std::uint64_t* del = buf.del.data();
+            const lee_geom geo{fg, bpr, bpp, static_cast<std::ptrdiff_t>(bpr / 8), static_cast<std::ptrdiff_t>(bpp / 8)};
+            const bool flat = (np == 3);
 
-            auto neighbourhood = [v, sr, sp, flat](std::size_t idx) -> std::uint32_t {
-                const std::uint8_t* c = v + idx;
-                std::uint32_t m = lee_load3(c - sr) << 9;
-                m |= lee_load3(c) << 12;
-                m |= lee_load3(c + sr) << 15;
-                if (!flat)
+            auto nbhd = [&geo, flat](std::size_t g, std::uint32_t& p0, std::uint32_t& p1, std::uint32_t& p2) {
+                geo.planes(g, p0, p1, p2, flat);
+            };
+            auto row_has_fg = [fg, wpr](std::size_t row) {
+                std::uint64_t any = 0;
+                for (std::size_t k = 0; k < wpr; ++k)
                 {
-                    m |= lee_load3(c - sp - sr);
-                    m |= lee_load3(c - sp) << 3;
-                    m |= lee_load3(c - sp + sr) << 6;
-                    m |= lee_load3(c + sp - sr) << 18;
-                    m |= lee_load3(c + sp) << 21;
-                    m |= lee_load3(c + sp + sr) << 24;
+                    any |= fg[row * wpr + k];
                 }
-                return m;
+                return any != 0;
             };
 
-            // Exposed foreground voxels, raster order.
-            auto& exposed = buf.exposed;
-            exposed.clear();
+            // Rows holding foreground (raster order); every voxel starts untested (dirty).
+            auto& rows = buf.rows;
+            rows.clear();
             for (std::size_t p = 1; p + 1 < np; ++p)
             {
                 for (std::size_t r = 1; r + 1 < nr; ++r)
                 {
-                    const std::size_t row = (p * nr + r) * nc;
-                    for (std::size_t c = 1; c + 1 < nc; ++c)
+                    if (row_has_fg(p * nr + r))
                     {
-                        const std::size_t i = row + c;
-                        if (c + 9 < nc)
-                        {
-                            std::uint64_t eight;  // skip runs of background quickly
-                            std::memcpy(&eight, v + i, 8);
-                            if (!eight)
-                            {
-                                c += 7;
-                                continue;
-                            }
-                        }
-                        if (!(v[i] & lee_fg))
-                        {
-                            continue;
-                        }
-                        if (!(v[i - 1] & v[i + 1] & v[i - sr] & v[i + sr] & v[i - sp] & v[i + sp] & lee_fg))
-                        {
-                            v[i] |= lee_listed;
-                            exposed.push_back(lee_make_entry(i));
-                        }
+                        rows.push_back(p * nr + r);
                     }
                 }
             }
-
-            // Border directions in scikit-image's order 4 (W: r-1), 3 (E: r+1), 2 (S: c+1), 1 (N: c-1), 5 (U: p+1), 6 (B: p-1).
-            const std::ptrdiff_t offsets[6] = {-sr, sr, 1, -1, sp, -sp};
-            const int n_borders = flat ? 4 : 6;
-            const std::ptrdiff_t six[6] = {-1, 1, -sr, sr, -sp, sp};
+            const std::size_t total_words = np * nr * wpr;
+            std::memcpy(dirty, fg, total_words * sizeof(std::uint64_t));
+            std::memset(del, 0, total_words * sizeof(std::uint64_t));
 
             const std::size_t max_threads = std::max<std::size_t>(1, n_threads);
             buf.candidates.resize(max_threads);
-            buf.recomputed.resize(max_threads);
-            auto& added = buf.added;
-            auto& merged = buf.merged;
+            const std::ptrdiff_t wr = static_cast<std::ptrdiff_t>(wpr);
+            const std::ptrdiff_t wp = static_cast<std::ptrdiff_t>(wpr * nr);
 
-            // Step (1) on entries [k0, k1): reads the volume only, writes the entries' states.
-            auto collect = [&](std::size_t t, std::size_t k0, std::size_t k1, std::ptrdiff_t off) {
+            // Step (1) on rows[i0, i1) for border direction `dir` (scikit-image's order 4 W: r-1,
+            // 3 E: r+1, 2 S: c+1, 1 N: c-1, 5 U: p+1, 6 B: p-1): reads fg, writes dirty/del of these rows.
+            auto collect = [&](std::size_t t, std::size_t i0, std::size_t i1, int dir) {
                 auto& cand = buf.candidates[t];
-                auto& redo = buf.recomputed[t];
                 cand.clear();
-                redo.clear();
-                lee_entry* e = exposed.data();
-                for (std::size_t k = k0; k < k1; ++k)
+                for (std::size_t i = i0; i < i1; ++i)
                 {
-                    const std::size_t i = lee_entry_index(e[k]);
-                    if (v[static_cast<std::ptrdiff_t>(i) + off] & lee_fg)
+                    const std::size_t w0 = rows[i] * wpr;
+                    for (std::size_t k = 0; k < wpr; ++k)
                     {
-                        continue;
-                    }
-                    lee_entry st = e[k] & 3u;
-                    if (!(st & lee_entry_valid) || (v[i] & lee_dirty))
-                    {
-                        const bool ok = lee_is_deletable(neighbourhood(i));
-                        st = lee_entry_valid | (ok ? lee_entry(lee_entry_deletable) : lee_entry(0));
-                        e[k] = lee_make_entry(i) | st;
-                        if (v[i] & lee_dirty)
+                        const std::size_t wi = w0 + k;
+                        const std::uint64_t f = fg[wi];
+                        if (!f)
                         {
-                            redo.push_back(i);
+                            continue;
                         }
-                    }
-                    if (st & lee_entry_deletable)
-                    {
-                        cand.push_back(i);
+                        std::uint64_t nb;
+                        switch (dir)
+                        {
+                            case 0: nb = fg[wi - wr]; break;
+                            case 1: nb = fg[wi + wr]; break;
+                            case 2: nb = (f >> 1) | (fg[wi + 1] << 63); break;
+                            case 3: nb = (f << 1) | (fg[wi - 1] >> 63); break;
+                            case 4: nb = fg[wi + wp]; break;
+                            default: nb = fg[wi - wp]; break;
+                        }
+                        const std::uint64_t border = f & ~nb;
+                        if (!border)
+                        {
+                            continue;
+                        }
+                        std::uint64_t todo = border & dirty[wi];
+                        if (todo)
+                        {
+                            std::uint64_t d = del[wi] & ~todo;
+                            dirty[wi] &= ~todo;
+                            do
+                            {
+                                const int b = skel_ctz64(todo);
+                                todo &= todo - 1;
+                                const std::size_t g = wi * 64 + static_cast<std::size_t>(b);
+                                std::uint32_t p0, p1, p2;
+                                nbhd(g, p0, p1, p2);
+                                if (lee_is_deletable(p0, p1, p2))
+                                {
+                                    d |= std::uint64_t(1) << b;
+                                }
+                            } while (todo);
+                            del[wi] = d;
+                        }
+                        std::uint64_t c = border & del[wi];
+                        while (c)
+                        {
+                            const int b = skel_ctz64(c);
+                            c &= c - 1;
+                            cand.push_back(wi * 64 + static_cast<std::size_t>(b));
+                        }
                     }
                 }
             };
 
+            const int n_borders = flat ? 4 : 6;
             int unchanged = 0;
             while (unchanged < n_borders)
             {
                 unchanged = 0;
                 for (int j = 0; j < n_borders; ++j)
                 {
-                    const std::ptrdiff_t off = offsets[j];
-                    const std::size_t n_exp = exposed.size();
-                    const std::size_t nt = n_exp >= 16384 ? max_threads : 1;
+                    const std::size_t n_rows = rows.size();
+                    const std::size_t nt = n_rows >= 256 ? max_threads : 1;
                     if (nt <= 1)
                     {
-                        collect(0, 0, n_exp, off);
+                        collect(0, 0, n_rows, j);
                     }
                     else
                     {
                         parallel_for(nt, nt, [&](std::size_t t) {
-                            collect(t, n_exp * t / nt, n_exp * (t + 1) / nt, off);
+                            collect(t, n_rows * t / nt, n_rows * (t + 1) / nt, j);
                         });
                     }
-                    // The recomputed states are fresh: clear their dirty bits (sequential phase).
-                    for (std::size_t t = 0; t < nt; ++t)
-                    {
-                        for (const std::size_t i : buf.recomputed[t])
-                        {
-                            v[i] &= static_cast<std::uint8_t>(~lee_dirty);
-                        }
-                    }
-
-                    // Sequential re-check, in raster order (thread chunks are in order).
+                    // Step (2), sequential, raster order (thread chunks are in order). A candidate
+                    // that is not dirty had no 26-neighbour deleted since its test: still simple.
                     bool changed = false;
-                    for (auto& a : added)
-                    {
-                        a.clear();
-                    }
                     for (std::size_t t = 0; t < nt; ++t)
                     {
-                        for (const std::size_t i : buf.candidates[t])
+                        for (const std::size_t g : buf.candidates[t])
                         {
-                            // Not dirty: no 26-neighbour deleted since the test, so still simple.
-                            if ((v[i] & lee_dirty) && !lee_is_simple(neighbourhood(i)))
+                            const std::size_t wi = g >> 6;
+                            const std::uint64_t bit = std::uint64_t(1) << (g & 63);
+                            if (dirty[wi] & bit)
                             {
-                                continue;
-                            }
-                            v[i] = 0;
-                            changed = true;
-                            std::uint8_t* c = v + i;
-                            lee_mark_dirty3(c - sr);
-                            lee_mark_dirty3(c);
-                            lee_mark_dirty3(c + sr);
-                            if (!flat)
-                            {
-                                lee_mark_dirty3(c - sp - sr);
-                                lee_mark_dirty3(c - sp);
-                                lee_mark_dirty3(c - sp + sr);
-                                lee_mark_dirty3(c + sp - sr);
-                                lee_mark_dirty3(c + sp);
-                                lee_mark_dirty3(c + sp + sr);
-                            }
-                            for (int k = 0; k < 6; ++k)
-                            {
-                                std::uint8_t& q = c[six[k]];
-                                if ((q & (lee_fg | lee_listed)) == lee_fg)
+                                std::uint32_t p0, p1, p2;
+                                nbhd(g, p0, p1, p2);
+                                if (!lee_is_simple_planes(p0, p1, p2))
                                 {
-                                    q |= lee_listed;
-                                    added[k].push_back(lee_make_entry(
-                                        static_cast<std::size_t>(static_cast<std::ptrdiff_t>(i) + six[k])));
+                                    continue;
                                 }
                             }
+                            fg[wi] &= ~bit;
+                            changed = true;
+                            lee_mark27(dirty, g, geo, flat);
                         }
                     }
                     if (!changed)
                     {
                         ++unchanged;
-                        continue;
                     }
-                    // Deletions happen in increasing index order, so each added[k] is sorted.
-                    auto& all_added = buf.added_all;
-                    all_added.swap(added[0]);
-                    for (int k = 1; k < 6; ++k)
-                    {
-                        if (added[k].empty())
-                        {
-                            continue;
-                        }
-                        buf.merge_tmp.resize(all_added.size() + added[k].size());
-                        std::merge(all_added.begin(), all_added.end(), added[k].begin(), added[k].end(),
-                                   buf.merge_tmp.begin());
-                        all_added.swap(buf.merge_tmp);
-                    }
-                    // Drop deleted voxels, merge the newly exposed ones (raster order).
-                    merged.clear();
-                    merged.reserve(exposed.size() + all_added.size());
-                    auto a = all_added.begin();
-                    // (an added voxel is never in `exposed`, and its state bits are 0)
-                    for (const lee_entry e : exposed)
-                    {
-                        if (!(v[lee_entry_index(e)] & lee_fg))
-                        {
-                            continue;
-                        }
-                        while (a != all_added.end() && *a < e)
-                        {
-                            merged.push_back(*a++);
-                        }
-                        merged.push_back(e);
-                    }
-                    merged.insert(merged.end(), a, all_added.end());
-                    exposed.swap(merged);
-                    all_added.clear();
                 }
+                // Drop the rows that lost all their foreground.
+                auto& tmp = buf.rows_tmp;
+                tmp.clear();
+                for (const std::size_t row : rows)
+                {
+                    if (row_has_fg(row))
+                    {
+                        tmp.push_back(row);
+                    }
+                }
+                rows.swap(tmp);
             }
         }
     }  // namespace detail
