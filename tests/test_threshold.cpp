@@ -513,3 +513,78 @@ TEST_CASE("large integer values accumulate in double without overflow", "[thresh
     const auto mc = xskan::mean_std(c, 1);
     CHECK(mc.m(0, 0) == -9e18);
 }
+
+TEST_CASE("8-bit mask path (int32 sums, float32 estimate, exact fallback) equals image > t", "[threshold][2d]")
+{
+    // Random shapes (widths around the 8/32-pixel blocks), windows larger than the image,
+    // anisotropic windows, flat zero / flat saturated / flat mid patches, Sauvola and Niblack,
+    // several k and r, 1/2/3 threads; the reference is the exact threshold array.
+    std::mt19937 rng(11);
+    auto check = [](const auto& img, const std::vector<std::size_t>& win, double k, std::optional<double> r,
+                    bool sauvola, std::size_t threads) {
+        using V = typename std::decay_t<decltype(img)>::value_type;
+        const auto t = sauvola ? xskan::threshold_sauvola(img, win, k, r) : xskan::threshold_niblack(img, win, k);
+        const auto mask = sauvola ? xskan::threshold_sauvola_mask(img, win, k, r, threads)
+                                  : xskan::threshold_niblack_mask(img, win, k, threads);
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < img.size(); ++i)
+        {
+            bad += mask.data()[i] != (static_cast<double>(static_cast<V>(img.data()[i])) > t.data()[i] ? 1 : 0);
+        }
+        INFO("shape " << xskan::detail::shape_to_string(img.shape()) << " window " << xskan::detail::shape_to_string(win)
+                      << " k " << k << " threads " << threads << (sauvola ? " sauvola" : " niblack"));
+        CHECK(bad == 0);
+    };
+    const std::size_t widths[] = {1, 2, 7, 8, 9, 31, 32, 33, 40, 64, 71, 100};
+    for (int trial = 0; trial < 36; ++trial)
+    {
+        const std::size_t rows = (trial % 6 == 0) ? 1 : 1 + rng() % 50;
+        const std::size_t cols = widths[trial % 12];
+        const std::vector<std::size_t> win{1 + 2 * (rng() % (trial % 5 == 0 ? 40 : 8)),
+                                           1 + 2 * (rng() % (trial % 4 == 0 ? 60 : 10))};
+        xt::xarray<std::uint8_t> u8 = xt::xarray<std::uint8_t>::from_shape({rows, cols});
+        xt::xarray<std::int8_t> s8 = xt::xarray<std::int8_t>::from_shape({rows, cols});
+        const int style = trial % 4;
+        for (std::size_t i = 0; i < rows; ++i)
+        {
+            for (std::size_t j = 0; j < cols; ++j)
+            {
+                int v = static_cast<int>(rng() % 256);
+                const int patch = static_cast<int>((i / 9 + j / 11) % 4);
+                if (style == 1 && patch == 0) v = 0;
+                if (style == 1 && patch == 1) v = 255;
+                if (style == 2 && patch < 2) v = 128 + patch;
+                if (style == 3) v = (v % 3 == 0) ? 0 : v % 5;   // mostly dark, many ties
+                u8(i, j) = static_cast<std::uint8_t>(v);
+                s8(i, j) = static_cast<std::int8_t>(style == 1 && patch == 0 ? 0 : v - 128);
+            }
+        }
+        const double ks[] = {0.2, 0.0, -0.3, 0.5};
+        const double k = ks[trial % 4];
+        const std::size_t threads = 1 + trial % 3;
+        check(u8, win, k, std::nullopt, true, threads);
+        check(u8, win, k, std::nullopt, false, threads);
+        check(s8, win, k, std::nullopt, true, threads);
+        check(s8, win, k, std::nullopt, false, threads);
+        check(u8, win, k, 37.0, true, threads);
+        check(s8, win, k, 0.5, true, threads);
+    }
+    // flat images (all ties or all-zero windows), a 1-pixel image, a window above the int32 limit (old path)
+    for (int v : {0, 1, 128, 255})
+    {
+        xt::xarray<std::uint8_t> flat = xt::xarray<std::uint8_t>::from_shape({13, 37});
+        flat.fill(static_cast<std::uint8_t>(v));
+        for (double k : {0.0, 0.2, -0.2})
+        {
+            check(flat, {5, 7}, k, std::nullopt, true, 2);
+            check(flat, {5, 7}, k, std::nullopt, false, 2);
+        }
+    }
+    xt::xarray<std::uint8_t> px = xt::xarray<std::uint8_t>::from_shape({1, 1});
+    px(0, 0) = 7;
+    check(px, {15, 15}, 0.2, std::nullopt, true, 1);
+    xt::xarray<std::uint8_t> big = xt::xarray<std::uint8_t>::from_shape({5, 40});
+    for (auto& v : big) v = static_cast<std::uint8_t>(rng() % 256);
+    check(big, {363, 363}, 0.2, std::nullopt, true, 1);   // prod(window) > 131071
+    check(big, {361, 363}, 0.2, std::nullopt, true, 2);   // just below the limit
+}

@@ -27,6 +27,7 @@
 #include "detail/parallel.hpp"
 #include "detail/threshold_fp.hpp"
 #include "detail/threshold_rows.hpp"
+#include "detail/threshold_small_int.hpp"
 #include "filters.hpp"
 #include "integral_image.hpp"
 #include "mode.hpp"
@@ -197,6 +198,14 @@ namespace xskan
         void local_mask_into(const T* data, const box_geometry& g, const local_params<F>& p, std::size_t threads,
                              std::uint8_t* out)
         {
+            if constexpr (is_small_int_pixel<T> && std::is_same<F, double>::value)
+            {
+                if (small_int_mask_applies<T>(g, p.k, p.r))
+                {
+                    small_int_mask_into(data, g, p, threads, out);
+                    return;
+                }
+            }
             for_each_box_row<F>(data, g, threads, [&]() {
                 return [&, rows = fast_mask_rows<F>(g.row_size)](std::size_t i, const double* s1,
                                                                  const double* s2) mutable {

@@ -1,0 +1,482 @@
+/**
+ * @file detail/threshold_small_int.hpp
+ * @brief Fast exact Sauvola / Niblack masks for 2-D uint8 and int8 images.
+ *
+ * For 8-bit pixels every window sum is an exact integer, so any summation
+ * order gives scikit-image's S1 = Σx and S2 = Σx² bit for bit. This path keeps
+ *  - vertical window sums per column in int32 lanes: v1 = Σ x and
+ *    v2 = Σ (x − c)² with c = 128 (uint8) or 0 (int8), so that v2 ≤ w0·2^14;
+ *  - horizontal window sums S = P[j + w1] − P[j] from an int32 prefix P of the
+ *    reflected row (wrap-around arithmetic: the difference is exact because
+ *    |S| < 2^31 whenever prod(window) ≤ 131071);
+ *  - a float32 estimate t_a of the threshold (8 lanes, sqrt in float) with a
+ *    rigorous bound E on |t_a − t| where t is scikit-image's float64 threshold;
+ *    `x > t` is decided from `x − t_a` when |x − t_a| > E, and recomputed with
+ *    scikit-image's exact float64 formula (from the exact S1, S2) otherwise.
+ *    Windows whose pixels are all zero give t = ±0 (or NaN) and x = 0: mask 0.
+ *
+ * Bound (u = 2^-24; |x − c| ≤ 128, s ≤ 127.5): the centred variance estimate
+ * v_a = S2c/W − (S1c/W)² has |v_a − v| ≤ δv = 16u·2^15 + 1e-10 (the last term
+ * covers scikit-image's own float64 rounding), hence |s_a − s| ≤
+ * δv / max(s_a, √δv) + 2u·130; t_a differs from t by at most
+ * α|m| + γ + (b_m|m| + b_0)·δs with α, γ covering the float32 roundings
+ * (≥ 4× slack) and b = |k/r| (Sauvola) or |k| (Niblack). Every decision is
+ * therefore the same as scikit-image's, with or without AVX2, for any
+ * thread count.
+ */
+#ifndef XSKAN_DETAIL_THRESHOLD_SMALL_INT_HPP
+#define XSKAN_DETAIL_THRESHOLD_SMALL_INT_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "mean_std_band.hpp"
+#include "threshold_rows.hpp"
+
+namespace xskan
+{
+    namespace detail
+    {
+        /// True for the pixel types of the small-integer mask path.
+        template <class T>
+        constexpr bool is_small_int_pixel = std::is_same<T, std::uint8_t>::value || std::is_same<T, std::int8_t>::value;
+
+        /// Largest prod(window) of the small-integer path (keeps Σ(x − c)² below 2^31).
+        constexpr double small_int_max_window_count = 131071.0;
+
+        /// Whether the small-integer mask path applies (2-D, window count, sane k and r).
+        template <class T>
+        bool small_int_mask_applies(const box_geometry& g, double k, double r)
+        {
+            if (!is_small_int_pixel<T> || g.ndim != 2 || g.window_count > small_int_max_window_count)
+            {
+                return false;
+            }
+            const double ar = std::abs(r);
+            return std::abs(k) <= 1e6 && ar >= 1e-6 && ar <= 1e30;
+        }
+
+        /// Constants of the float32 estimate and of its error bound.
+        struct small_int_consts
+        {
+            float inv_w, center, c0, c1, k;
+            float alpha, gamma, bm, b0, dv, sigma, ds0;
+            std::int32_t center_w;
+            bool sauvola;
+        };
+
+        inline small_int_consts make_small_int_consts(const box_geometry& g, const local_params<double>& p,
+                                                      double center)
+        {
+            const double u = 1.0 / 16777216.0;   // 2^-24
+            const double W = g.window_count;
+            const double k = p.k;
+            const double r = p.r;
+            const double smax = 130.0;
+            small_int_consts c{};
+            c.sauvola = p.formula == local_formula::sauvola;
+            c.inv_w = static_cast<float>(1.0 / W);
+            c.center = static_cast<float>(center);
+            c.center_w = static_cast<std::int32_t>(center * W);
+            c.k = static_cast<float>(k);
+            c.c0 = static_cast<float>(1.0 - k);
+            c.c1 = static_cast<float>(k / r);
+            const double dv = 16 * u * 32768.0 + 1e-10;
+            const double rcp_slack = 1.0 + 1.0 / 1024;
+            c.dv = static_cast<float>(dv * rcp_slack * 1.01);
+            c.sigma = static_cast<float>(std::sqrt(dv) * (1 + 1e-6));
+            c.ds0 = static_cast<float>(2 * u * smax * 1.01);
+            if (c.sauvola)
+            {
+                c.alpha = static_cast<float>(32 * u * (1 + std::abs(k) + std::abs(k / r) * smax));
+                c.gamma = 0;
+                c.bm = static_cast<float>(std::abs(k / r) * 1.01);
+                c.b0 = 0;
+            }
+            else
+            {
+                c.alpha = static_cast<float>(32 * u);
+                c.gamma = static_cast<float>(32 * u * std::abs(k) * smax);
+                c.bm = 0;
+                c.b0 = static_cast<float>(std::abs(k) * 1.01);
+            }
+            return c;
+        }
+
+        /**
+         * @brief Exact integer window sums + float32 estimate + exact fallback
+         *        (see the file comment). One object serves all bands.
+         */
+        template <class T>
+        class small_int_mask_engine
+        {
+        public:
+            static constexpr std::int32_t center = std::is_same<T, std::uint8_t>::value ? 128 : 0;
+
+            small_int_mask_engine(const T* data, const box_geometry& g, const local_params<double>& p)
+                : m_data(data), m_g(g), m_p(p), m_c(make_small_int_consts(g, p, center))
+            {
+            }
+
+            /// Mask of output rows [r0, r1) into out (row-major, full image).
+            void run(std::size_t r0, std::size_t r1, std::uint8_t* out) const
+            {
+                if (r0 >= r1)
+                {
+                    return;
+                }
+                const std::size_t n = m_g.shape[1];
+                const std::size_t w1 = m_g.window[1];
+                const std::size_t q = n + w1;
+                std::vector<std::int32_t> v1(n, 0), v2(n, 0), p1(q), p2(q), e1(q), e2(q);
+                local_rows<double> exact(1);
+                for (std::size_t r = r0 + 1; r <= r0 + m_g.w0; ++r)
+                {
+                    vertical_update(row(r), nullptr, v1.data(), v2.data(), n);
+                }
+                for (std::size_t i = r0; i < r1; ++i)
+                {
+                    if (i > r0)
+                    {
+                        vertical_update(row(i + m_g.w0), row(i), v1.data(), v2.data(), n);
+                    }
+                    horizontal_prefix(v1.data(), v2.data(), p1.data(), p2.data(), e1.data(), e2.data());
+                    finish_row(p1.data(), p2.data(), m_data + i * n, out + i * n, n, exact);
+                }
+            }
+
+        private:
+            const T* row(std::size_t padded_row) const
+            {
+                return m_data + static_cast<std::size_t>(m_g.pad0[padded_row]) * m_g.shape[1];
+            }
+
+            // v1 += a − b, v2 += (a − c)² − (b − c)² over the n columns (b == nullptr: add a only).
+            static void vertical_update(const T* a, const T* b, std::int32_t* v1, std::int32_t* v2, std::size_t n)
+            {
+                std::size_t j = 0;
+#if defined(__AVX2__)
+                const __m256i c2 = _mm256_set1_epi32(2 * center);
+                const __m256i c1 = _mm256_set1_epi32(center);
+                for (; j + 8 <= n; j += 8)
+                {
+                    const __m256i av = load8(a + j);
+                    __m256i v1v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v1 + j));
+                    __m256i v2v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v2 + j));
+                    if (b)
+                    {
+                        const __m256i bv = load8(b + j);
+                        const __m256i d = _mm256_sub_epi32(av, bv);
+                        const __m256i s = _mm256_sub_epi32(_mm256_add_epi32(av, bv), c2);
+                        v1v = _mm256_add_epi32(v1v, d);
+                        v2v = _mm256_add_epi32(v2v, _mm256_mullo_epi32(d, s));
+                    }
+                    else
+                    {
+                        const __m256i y = _mm256_sub_epi32(av, c1);
+                        v1v = _mm256_add_epi32(v1v, av);
+                        v2v = _mm256_add_epi32(v2v, _mm256_mullo_epi32(y, y));
+                    }
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v1 + j), v1v);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v2 + j), v2v);
+                }
+#endif
+                for (; j < n; ++j)
+                {
+                    const std::int32_t x = a[j];
+                    const std::int32_t ya = x - center;
+                    if (b)
+                    {
+                        const std::int32_t y = b[j];
+                        const std::int32_t yb = y - center;
+                        v1[j] += x - y;
+                        v2[j] += ya * ya - yb * yb;
+                    }
+                    else
+                    {
+                        v1[j] += x;
+                        v2[j] += ya * ya;
+                    }
+                }
+            }
+
+#if defined(__AVX2__)
+            static __m256i load8(const T* p)
+            {
+                const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+                if constexpr (std::is_same<T, std::uint8_t>::value)
+                {
+                    return _mm256_cvtepu8_epi32(b);
+                }
+                else
+                {
+                    return _mm256_cvtepi8_epi32(b);
+                }
+            }
+#endif
+
+            // Inclusive prefix sums (mod 2^32) of two int32 arrays, continuing from carries.
+            static void prefix2(const std::int32_t* a, const std::int32_t* b, std::size_t n, std::int32_t* pa,
+                                std::int32_t* pb, std::uint32_t& ca, std::uint32_t& cb)
+            {
+                std::size_t j = 0;
+#if defined(__AVX2__)
+                __m256i va = _mm256_set1_epi32(static_cast<std::int32_t>(ca));
+                __m256i vb = _mm256_set1_epi32(static_cast<std::int32_t>(cb));
+                const __m256i last = _mm256_set1_epi32(7);
+                for (; j + 8 <= n; j += 8)
+                {
+                    __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + j));
+                    __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + j));
+                    x = _mm256_add_epi32(x, _mm256_slli_si256(x, 4));
+                    y = _mm256_add_epi32(y, _mm256_slli_si256(y, 4));
+                    x = _mm256_add_epi32(x, _mm256_slli_si256(x, 8));
+                    y = _mm256_add_epi32(y, _mm256_slli_si256(y, 8));
+                    __m256i tx = _mm256_shuffle_epi32(x, 0xFF);
+                    __m256i ty = _mm256_shuffle_epi32(y, 0xFF);
+                    tx = _mm256_permute2x128_si256(tx, tx, 0x08);
+                    ty = _mm256_permute2x128_si256(ty, ty, 0x08);
+                    x = _mm256_add_epi32(_mm256_add_epi32(x, tx), va);
+                    y = _mm256_add_epi32(_mm256_add_epi32(y, ty), vb);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pa + j), x);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pb + j), y);
+                    va = _mm256_permutevar8x32_epi32(x, last);
+                    vb = _mm256_permutevar8x32_epi32(y, last);
+                }
+                ca = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(va));
+                cb = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(vb));
+#endif
+                for (; j < n; ++j)
+                {
+                    ca += static_cast<std::uint32_t>(a[j]);
+                    cb += static_cast<std::uint32_t>(b[j]);
+                    pa[j] = static_cast<std::int32_t>(ca);
+                    pb[j] = static_cast<std::int32_t>(cb);
+                }
+            }
+
+            // P[p] = Σ_{p' ≤ p} v[pad(p')] over the q = n + w1 padded columns (numpy reflect).
+            void horizontal_prefix(const std::int32_t* v1, const std::int32_t* v2, std::int32_t* p1,
+                                   std::int32_t* p2, std::int32_t* e1, std::int32_t* e2) const
+            {
+                const std::size_t n = m_g.shape[1];
+                const std::size_t q = n + m_g.window[1];
+                const std::size_t before = std::min(m_g.window[1] / 2 + 1, q);
+                const std::size_t mid_end = std::min(before + n, q);
+                const auto& pad = m_g.pad[0];
+                std::uint32_t c1 = 0;
+                std::uint32_t c2 = 0;
+                for (std::size_t p = 0; p < before; ++p)
+                {
+                    e1[p] = v1[pad[p]];
+                    e2[p] = v2[pad[p]];
+                }
+                prefix2(e1, e2, before, p1, p2, c1, c2);
+                prefix2(v1, v2, mid_end - before, p1 + before, p2 + before, c1, c2);
+                for (std::size_t p = mid_end; p < q; ++p)
+                {
+                    e1[p] = v1[pad[p]];
+                    e2[p] = v2[pad[p]];
+                }
+                prefix2(e1 + mid_end, e2 + mid_end, q - mid_end, p1 + mid_end, p2 + mid_end, c1, c2);
+            }
+
+            // scikit-image's float64 decision from the exact sums.
+            bool exact_decision(std::int32_t s1, std::int32_t s2c, T x, local_rows<double>& ex) const
+            {
+                const std::int64_t S1 = s1;
+                const std::int64_t S2 = static_cast<std::int64_t>(s2c) + 2 * center * S1 -
+                                        static_cast<std::int64_t>(center) * m_c.center_w;
+                const double d1 = static_cast<double>(S1);
+                const double d2 = static_cast<double>(S2);
+                ex.mean_std(&d1, &d2, 1, m_p.window_count);
+                ex.threshold(m_p, 1);
+                return static_cast<double>(x) > ex.t[0];
+            }
+
+            // One pixel of the float32 estimate (scalar twin of the AVX2 block; same bound).
+            bool scalar_decision(std::int32_t s1, std::int32_t s2c, T x, local_rows<double>& ex) const
+            {
+                const auto& c = m_c;
+                const bool zero = (center == 0) ? (s2c == 0) : (s1 == 0);
+                if (zero)
+                {
+                    return false;
+                }
+                const float m = static_cast<float>(s1) * c.inv_w;
+                const float mc = static_cast<float>(s1 - c.center_w) * c.inv_w;
+                const float g = static_cast<float>(s2c) * c.inv_w;
+                const float mm = mc * mc;
+                const float v = std::max(g - mm, 0.0f);
+                const float s = std::sqrt(v);
+                const float am = std::abs(m);
+                float t;
+                if (c.sauvola)
+                {
+                    const float f = c.c1 * s + c.c0;
+                    t = m * f;
+                }
+                else
+                {
+                    const float ks = c.k * s;
+                    t = m - ks;
+                }
+                const float ds = c.dv / std::max(s, c.sigma) + c.ds0;
+                const float e = am * c.alpha + c.gamma + (c.bm * am + c.b0) * ds;
+                const float d = static_cast<float>(x) - t;
+                if (std::abs(d) > e)
+                {
+                    return d > 0;
+                }
+                return exact_decision(s1, s2c, x, ex);
+            }
+
+            void finish_row(const std::int32_t* p1, const std::int32_t* p2, const T* x, std::uint8_t* out,
+                            std::size_t n, local_rows<double>& ex) const
+            {
+                const std::size_t w = m_g.window[1];
+                std::size_t j = 0;
+#if defined(__AVX2__)
+                if (m_c.sauvola)
+                {
+                    j = finish_avx2<true>(p1, p2, x, out, n, ex);
+                }
+                else
+                {
+                    j = finish_avx2<false>(p1, p2, x, out, n, ex);
+                }
+#endif
+                for (; j < n; ++j)
+                {
+                    const auto s1 = static_cast<std::int32_t>(static_cast<std::uint32_t>(p1[j + w]) -
+                                                              static_cast<std::uint32_t>(p1[j]));
+                    const auto s2 = static_cast<std::int32_t>(static_cast<std::uint32_t>(p2[j + w]) -
+                                                              static_cast<std::uint32_t>(p2[j]));
+                    out[j] = static_cast<std::uint8_t>(scalar_decision(s1, s2, x[j], ex));
+                }
+            }
+
+#if defined(__AVX2__)
+            static __m256 fmadd(__m256 a, __m256 b, __m256 c)
+            {
+#if defined(__FMA__)
+                return _mm256_fmadd_ps(a, b, c);
+#else
+                return _mm256_add_ps(_mm256_mul_ps(a, b), c);
+#endif
+            }
+
+            // 8 pixels: result (all-ones = x > t) and undecided lanes.
+            template <bool Sauvola>
+            void block8(const std::int32_t* p1, const std::int32_t* p2, const T* x, std::size_t w, __m256i& res,
+                        __m256i& und) const
+            {
+                const auto& c = m_c;
+                const __m256i s1 = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + w)),
+                                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1)));
+                const __m256i s2 = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + w)),
+                                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2)));
+                const __m256 iw = _mm256_set1_ps(c.inv_w);
+                const __m256 m = _mm256_mul_ps(_mm256_cvtepi32_ps(s1), iw);
+                const __m256 mc =
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s1, _mm256_set1_epi32(c.center_w))), iw);
+                const __m256 g = _mm256_mul_ps(_mm256_cvtepi32_ps(s2), iw);
+                const __m256 v = _mm256_max_ps(_mm256_sub_ps(g, _mm256_mul_ps(mc, mc)), _mm256_setzero_ps());
+                const __m256 s = _mm256_sqrt_ps(v);
+                const __m256 am = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), m);
+                __m256 t;
+                __m256 e;
+                const __m256 ds = fmadd(_mm256_set1_ps(c.dv), _mm256_rcp_ps(_mm256_max_ps(s, _mm256_set1_ps(c.sigma))),
+                                        _mm256_set1_ps(c.ds0));
+                if constexpr (Sauvola)
+                {
+                    t = _mm256_mul_ps(m, fmadd(_mm256_set1_ps(c.c1), s, _mm256_set1_ps(c.c0)));
+                    e = _mm256_mul_ps(am, fmadd(_mm256_set1_ps(c.bm), ds, _mm256_set1_ps(c.alpha)));
+                }
+                else
+                {
+                    t = _mm256_sub_ps(m, _mm256_mul_ps(_mm256_set1_ps(c.k), s));
+                    e = fmadd(am, _mm256_set1_ps(c.alpha), fmadd(_mm256_set1_ps(c.b0), ds, _mm256_set1_ps(c.gamma)));
+                }
+                const __m256 d = _mm256_sub_ps(_mm256_cvtepi32_ps(load8(x)), t);
+                const __m256 ad = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), d);
+                const __m256i zero = (center == 0) ? _mm256_cmpeq_epi32(s2, _mm256_setzero_si256())
+                                                   : _mm256_cmpeq_epi32(s1, _mm256_setzero_si256());
+                const __m256i ok = _mm256_castps_si256(_mm256_cmp_ps(ad, e, _CMP_GT_OQ));
+                const __m256i pos = _mm256_castps_si256(_mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ));
+                res = _mm256_andnot_si256(zero, pos);
+                und = _mm256_andnot_si256(_mm256_or_si256(ok, zero), _mm256_set1_epi32(-1));
+            }
+
+            template <bool Sauvola>
+            std::size_t finish_avx2(const std::int32_t* p1, const std::int32_t* p2, const T* x, std::uint8_t* out,
+                                    std::size_t n, local_rows<double>& ex) const
+            {
+                const std::size_t w = m_g.window[1];
+                const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+                const __m256i one = _mm256_set1_epi8(1);
+                std::size_t j = 0;
+                for (; j + 32 <= n; j += 32)
+                {
+                    __m256i r0, r1, r2, r3, u0, u1, u2, u3;
+                    block8<Sauvola>(p1 + j, p2 + j, x + j, w, r0, u0);
+                    block8<Sauvola>(p1 + j + 8, p2 + j + 8, x + j + 8, w, r1, u1);
+                    block8<Sauvola>(p1 + j + 16, p2 + j + 16, x + j + 16, w, r2, u2);
+                    block8<Sauvola>(p1 + j + 24, p2 + j + 24, x + j + 24, w, r3, u3);
+                    const __m256i r01 = _mm256_packs_epi32(r0, r1);
+                    const __m256i r23 = _mm256_packs_epi32(r2, r3);
+                    __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(r01, r23), order);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm256_and_si256(bytes, one));
+                    const __m256i uany = _mm256_or_si256(_mm256_or_si256(u0, u1), _mm256_or_si256(u2, u3));
+                    if (!_mm256_testz_si256(uany, uany))
+                    {
+                        const __m256i u01 = _mm256_packs_epi32(u0, u1);
+                        const __m256i u23 = _mm256_packs_epi32(u2, u3);
+                        const __m256i ub = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(u01, u23), order);
+                        auto bits = static_cast<std::uint32_t>(_mm256_movemask_epi8(ub));
+                        while (bits)
+                        {
+                            const std::size_t l = j + static_cast<std::size_t>(__builtin_ctz(bits));
+                            bits &= bits - 1;
+                            const auto s1 = static_cast<std::int32_t>(static_cast<std::uint32_t>(p1[l + w]) -
+                                                                      static_cast<std::uint32_t>(p1[l]));
+                            const auto s2 = static_cast<std::int32_t>(static_cast<std::uint32_t>(p2[l + w]) -
+                                                                      static_cast<std::uint32_t>(p2[l]));
+                            out[l] = static_cast<std::uint8_t>(exact_decision(s1, s2, x[l], ex));
+                        }
+                    }
+                }
+                return j;
+            }
+#endif
+
+            const T* m_data;
+            const box_geometry& m_g;
+            local_params<double> m_p;
+            small_int_consts m_c;
+        };
+
+        /// Mask of a 2-D uint8/int8 image on `threads` threads (bands start at their own rows).
+        template <class T>
+        void small_int_mask_into(const T* data, const box_geometry& g, const local_params<double>& p,
+                                 std::size_t threads, std::uint8_t* out)
+        {
+            small_int_mask_engine<T> engine(data, g, p);
+            const std::size_t max_bands = std::max<std::size_t>(1, g.rows / 2);
+            const std::size_t nt = resolve_threads(threads, max_bands);
+            const auto bounds = band_bounds(g.rows, nt, 0.0);
+            parallel_for(nt, nt, [&](std::size_t t) { engine.run(bounds[t], bounds[t + 1], out); });
+        }
+    }  // namespace detail
+}  // namespace xskan
+
+#endif
