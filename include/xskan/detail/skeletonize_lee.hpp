@@ -338,10 +338,9 @@ namespace xskan
         }
 
         /// Step (1) test without the border condition: not an end point, Euler invariant, simple.
-        inline bool lee_is_deletable(std::uint32_t p0, std::uint32_t p1, std::uint32_t p2) noexcept
+        inline bool lee_is_deletable(std::uint32_t m) noexcept
         {
-            const std::uint32_t m = p0 | (p1 << 9) | (p2 << 18);
-            return skel_popcount32(m) != 2 && lee_is_euler_invariant(m) && lee_is_simple_planes(p0, p1, p2);
+            return skel_popcount32(m) != 2 && lee_is_euler_invariant(m) && lee_is_simple(m);
         }
 
         /// Bit volumes and lists of lee_thin(); reusable between calls.
@@ -381,24 +380,28 @@ namespace xskan
             std::size_t bpp;       // bits per plane
             std::ptrdiff_t rb, pb; // bytes per row / plane
 
-            /// The three 9-bit planes (bit 3*(dr+1) + dc+1) around bit g.
-            void planes(std::size_t g, std::uint32_t& p0, std::uint32_t& p1, std::uint32_t& p2, bool flat) const noexcept
+            /// The 27-bit neighbourhood mask (bit lee_bit(dp, dr, dc)) of bit g; `flat`: planes
+            /// dp = -1 and 1 are padding (2D image) and are not read.
+            std::uint32_t mask(std::size_t g, bool flat) const noexcept
             {
 #if XSKAN_SKELETONIZE_LITTLE_ENDIAN
+                // Nine unaligned 8-byte reads starting at the byte of bit g-1; keep bits
+                // g-1..g+1 of each row in place, stack the rows 3 bits apart, shift once.
                 const std::size_t b = g - 1;
-                const unsigned char* c = reinterpret_cast<const unsigned char*>(fg) + (b >> 3);
+                const unsigned char* c = reinterpret_cast<const unsigned char*>(fg) + (b >> 3) - rb;
                 const unsigned sh = static_cast<unsigned>(b & 7);
-                auto row = [sh](const unsigned char* q) -> std::uint32_t {
-                    return static_cast<std::uint32_t>(lee_load_le64(q) >> sh) & 7u;
+                const std::uint64_t k = std::uint64_t(7) << sh;
+                const std::ptrdiff_t r = rb;
+                auto plane = [k, r](const unsigned char* q) -> std::uint64_t {
+                    return (lee_load_le64(q) & k) | ((lee_load_le64(q + r) & k) << 3) |
+                           ((lee_load_le64(q + 2 * r) & k) << 6);
                 };
-                p1 = row(c - rb) | (row(c) << 3) | (row(c + rb) << 6);
-                if (flat)
+                std::uint64_t m = plane(c) << 9;
+                if (!flat)
                 {
-                    p0 = p2 = 0;
-                    return;
+                    m |= plane(c - pb) | (plane(c + pb) << 18);
                 }
-                p0 = row(c - pb - rb) | (row(c - pb) << 3) | (row(c - pb + rb) << 6);
-                p2 = row(c + pb - rb) | (row(c + pb) << 3) | (row(c + pb + rb) << 6);
+                return static_cast<std::uint32_t>(m >> sh);
 #else
                 auto get3 = [this](std::size_t h) -> std::uint32_t {
                     const std::size_t b = h - 1;
@@ -411,9 +414,8 @@ namespace xskan
                     return static_cast<std::uint32_t>(x) & 7u;
                 };
                 auto plane = [&](std::size_t h) { return get3(h - bpr) | (get3(h) << 3) | (get3(h + bpr) << 6); };
-                p1 = plane(g);
-                p0 = flat ? 0 : plane(g - bpp);
-                p2 = flat ? 0 : plane(g + bpp);
+                const std::uint32_t m = plane(g) << 9;
+                return flat ? m : m | plane(g - bpp) | (plane(g + bpp) << 18);
 #endif
             }
         };
@@ -423,26 +425,23 @@ namespace xskan
         {
 #if XSKAN_SKELETONIZE_LITTLE_ENDIAN
             const std::size_t b = g - 1;
-            unsigned char* c = reinterpret_cast<unsigned char*>(a) + (b >> 3);
+            unsigned char* c = reinterpret_cast<unsigned char*>(a) + (b >> 3) - geo.rb;
             const std::uint64_t bits = std::uint64_t(7) << (b & 7);
-            auto row = [bits](unsigned char* q) {
-                std::uint64_t x;
-                std::memcpy(&x, q, 8);
-                x |= bits;
-                std::memcpy(q, &x, 8);
+            const std::ptrdiff_t r = geo.rb;
+            auto plane = [bits, r](unsigned char* q) {
+                for (int k = 0; k < 3; ++k)
+                {
+                    std::uint64_t x;
+                    std::memcpy(&x, q + k * r, 8);
+                    x |= bits;
+                    std::memcpy(q + k * r, &x, 8);
+                }
             };
-            const std::ptrdiff_t rb = geo.rb, pb = geo.pb;
-            row(c - rb);
-            row(c);
-            row(c + rb);
+            plane(c);
             if (!flat)
             {
-                row(c - pb - rb);
-                row(c - pb);
-                row(c - pb + rb);
-                row(c + pb - rb);
-                row(c + pb);
-                row(c + pb + rb);
+                plane(c - geo.pb);
+                plane(c + geo.pb);
             }
 #else
             auto or3 = [a](std::size_t h) {
@@ -487,9 +486,6 @@ namespace xskan
             const lee_geom geo{fg, bpr, bpp, static_cast<std::ptrdiff_t>(bpr / 8), static_cast<std::ptrdiff_t>(bpp / 8)};
             const bool flat = (np == 3);
 
-            auto nbhd = [&geo, flat](std::size_t g, std::uint32_t& p0, std::uint32_t& p1, std::uint32_t& p2) {
-                geo.planes(g, p0, p1, p2, flat);
-            };
             auto row_has_fg = [fg, wpr](std::size_t row) {
                 std::uint64_t any = 0;
                 for (std::size_t k = 0; k < wpr; ++k)
@@ -562,9 +558,7 @@ namespace xskan
                                 const int b = skel_ctz64(todo);
                                 todo &= todo - 1;
                                 const std::size_t g = wi * 64 + static_cast<std::size_t>(b);
-                                std::uint32_t p0, p1, p2;
-                                nbhd(g, p0, p1, p2);
-                                if (lee_is_deletable(p0, p1, p2))
+                                if (lee_is_deletable(geo.mask(g, flat)))
                                 {
                                     d |= std::uint64_t(1) << b;
                                 }
@@ -612,9 +606,7 @@ namespace xskan
                             const std::uint64_t bit = std::uint64_t(1) << (g & 63);
                             if (dirty[wi] & bit)
                             {
-                                std::uint32_t p0, p1, p2;
-                                nbhd(g, p0, p1, p2);
-                                if (!lee_is_simple_planes(p0, p1, p2))
+                                if (!lee_is_simple(geo.mask(g, flat)))
                                 {
                                     continue;
                                 }
