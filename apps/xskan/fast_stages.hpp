@@ -8,10 +8,11 @@
  *   kernel radius r of the border, so the 'nearest' image is the 'reflect' one with
  *   its border bands (r + 1 wide) replaced by Gaussians of thin sub-images
  *   (2r + 3 wide: every band pixel sees only real samples or the true border);
+ *   all through xskan's allocation-free fused Gaussian (gaussian_2d_rows);
  * - the shape index streamed row by row from the smoothed image (no five
- *   full-size gradient arrays), same operations in the same order as
+ *   full-size gradient arrays, in place), same operations in the same order as
  *   xskan::shape_index, optionally multiplied by the skeleton (skan's
- *   `skeletonize(mask) * quality`).
+ *   `skeletonize(mask) * quality`), the arctangent only where it is needed.
  */
 #ifndef XSKAN_APPS_FAST_STAGES_HPP
 #define XSKAN_APPS_FAST_STAGES_HPP
@@ -23,8 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
-#include <xtensor/xview.hpp>
 
 #include <xskan/filters.hpp>
 
@@ -34,54 +35,6 @@ namespace xskan_cli
     inline std::size_t gaussian_kernel_radius(double sigma) noexcept
     {
         return sigma > 1e-15 ? static_cast<std::size_t>(4.0 * sigma + 0.5) : 0;
-    }
-
-    namespace detail
-    {
-        /// Cache-blocked transpose of a rows x cols row-major array into dst (cols x rows).
-        template <class F>
-        void transpose_2d(const F* src, F* dst, std::size_t rows, std::size_t cols)
-        {
-            constexpr std::size_t B = 32;
-            for (std::size_t i0 = 0; i0 < rows; i0 += B)
-            {
-                const std::size_t i1 = std::min(rows, i0 + B);
-                for (std::size_t j0 = 0; j0 < cols; j0 += B)
-                {
-                    const std::size_t j1 = std::min(cols, j0 + B);
-                    for (std::size_t i = i0; i < i1; ++i)
-                        for (std::size_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
-                }
-            }
-        }
-    }  // namespace detail
-
-    /**
-     * @brief xskan::gaussian(image, sigma, mode) of a 2D image with both passes along
-     *        axis 0 (the second on the transposed image), where the library's
-     *        separable pass runs over 8 contiguous columns at once. Bitwise equal:
-     *        every output gets the same products and sums in the same order, and
-     *        axes are processed 0 then 1 as scipy does.
-     * @param work reusable buffer (resized as needed)
-     */
-    template <class T>
-    auto gaussian_2d(const xt::xarray<T>& image, double sigma, xskan::mode m,
-                     xt::xarray<std::conditional_t<std::is_same<T, float>::value, float, double>>& work)
-    {
-        using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
-        const std::size_t rows = image.shape()[0], cols = image.shape()[1];
-        xskan::gaussian_options o;
-        o.boundary = m;
-        auto a = xskan::gaussian(image, std::vector<double>{sigma, 0.0}, o);  // axis 0 (integers -> [0, 1])
-        if (work.dimension() != 2 || work.shape()[0] != cols || work.shape()[1] != rows)
-        {
-            work.resize({cols, rows});
-        }
-        detail::transpose_2d(a.data(), work.data(), rows, cols);
-        const auto b = xskan::gaussian(work, std::vector<double>{sigma, 0.0}, o);  // float input: no rescaling
-        detail::transpose_2d(b.data(), a.data(), cols, rows);
-        static_assert(std::is_same<typename decltype(a)::value_type, F>::value, "gaussian type");
-        return a;
     }
 
     /// Border bands of a Gaussian-smoothed 2D image in another boundary mode.
@@ -101,48 +54,56 @@ namespace xskan_cli
         return r > 0 && rows >= 2 * e + 2 && cols >= 2 * e + 2;
     }
 
-    /**
-     * @brief Exact values of gaussian(image, sigma, mode) in the r+1 wide border bands.
-     * Requires bands_apply(rows, cols, sigma).
-     */
-    template <class T>
-    auto gaussian_border_bands(const xt::xarray<T>& image, double sigma, xskan::mode m)
+    /// Scratch memory of smooth_with_bands (reused from one image to the next).
+    template <class F>
+    struct smoothing_workspace
     {
-        using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
-        const std::size_t rows = image.shape()[0], cols = image.shape()[1];
+        xskan::gaussian_workspace gaussian;
+        std::vector<double> weights;
+        std::vector<F> sub;  ///< one border sub-image
+    };
+
+    /**
+     * @brief g = xskan::gaussian(image, sigma, reflect) and `bands` = the border bands of
+     *        xskan::gaussian(image, sigma, nearest), where the two differ (skan smooths once
+     *        per mode). Requires bands_apply(rows, cols, sigma). Bitwise equal to the library:
+     *        the same fused row passes; each band is the Gaussian of a thin border sub-image
+     *        (2r + 3 wide: every band pixel sees only real samples or the true border).
+     * @param image rows x cols, row-major with row stride `stride`
+     * @param g rows x cols output (contiguous)
+     */
+    template <class T, class F>
+    void smooth_with_bands(const T* image, std::size_t rows, std::size_t cols, std::size_t stride, double sigma, F* g,
+                           border_bands<F>& bands, smoothing_workspace<F>& ws)
+    {
         const std::size_t r = gaussian_kernel_radius(sigma);
         const std::size_t b = r + 1, e = 2 * r + 3;
-        xskan::gaussian_options o;
-        o.boundary = m;
-        border_bands<F> out;
-        out.b = b;
-        out.rows = rows;
-        out.cols = cols;
-        {
-            const xt::xarray<T> sub = xt::view(image, xt::range(0, e), xt::all());
-            const auto g = xskan::gaussian(sub, sigma, o);
-            out.top.assign(g.data(), g.data() + b * cols);
-        }
-        {
-            const xt::xarray<T> sub = xt::view(image, xt::range(rows - e, rows), xt::all());
-            const auto g = xskan::gaussian(sub, sigma, o);
-            out.bottom.assign(g.data() + (e - b) * cols, g.data() + e * cols);
-        }
-        {
-            const xt::xarray<T> sub = xt::view(image, xt::all(), xt::range(0, e));
-            const auto g = xskan::gaussian(sub, sigma, o);
-            out.left.resize(rows * b);
-            for (std::size_t i = 0; i < rows; ++i)
-                std::copy(g.data() + i * e, g.data() + i * e + b, out.left.data() + i * b);
-        }
-        {
-            const xt::xarray<T> sub = xt::view(image, xt::all(), xt::range(cols - e, cols));
-            const auto g = xskan::gaussian(sub, sigma, o);
-            out.right.resize(rows * b);
-            for (std::size_t i = 0; i < rows; ++i)
-                std::copy(g.data() + i * e + (e - b), g.data() + (i + 1) * e, out.right.data() + i * b);
-        }
-        return out;
+        auto& gw = ws.gaussian;
+        xskan::detail::gaussian_axis_weights(sigma, 4.0, ws.weights);
+        const auto& w = ws.weights;
+        auto smooth = [&](const T* in, std::size_t nr, std::size_t nc, F* out, xskan::mode m) {
+            xskan::detail::gaussian_2d_rows(in, nr, nc, stride, out, nc, w, w, m, 0.0, false, gw);
+        };
+        smooth(image, rows, cols, g, xskan::mode::reflect);
+        bands.b = b;
+        bands.rows = rows;
+        bands.cols = cols;
+        bands.top.resize(b * cols);
+        bands.bottom.resize(b * cols);
+        bands.left.resize(rows * b);
+        bands.right.resize(rows * b);
+        ws.sub.resize(std::max(e * cols, rows * e));
+        F* sub = ws.sub.data();
+        smooth(image, e, cols, sub, xskan::mode::nearest);
+        std::copy(sub, sub + b * cols, bands.top.data());
+        smooth(image + (rows - e) * stride, e, cols, sub, xskan::mode::nearest);
+        std::copy(sub + (e - b) * cols, sub + e * cols, bands.bottom.data());
+        smooth(image, rows, e, sub, xskan::mode::nearest);
+        for (std::size_t i = 0; i < rows; ++i)
+            std::copy(sub + i * e, sub + i * e + b, bands.left.data() + i * b);
+        smooth(image + (cols - e), rows, e, sub, xskan::mode::nearest);
+        for (std::size_t i = 0; i < rows; ++i)
+            std::copy(sub + i * e + (e - b), sub + (i + 1) * e, bands.right.data() + i * b);
     }
 
     /**
@@ -218,45 +179,79 @@ namespace xskan_cli
         }
     }  // namespace detail
 
+    /// Scratch rows of shape_index_from_smoothed.
+    template <class F>
+    struct shape_index_workspace
+    {
+        std::vector<F> g1, g0, m00, m01, m11, q;
+    };
+
     /**
      * @brief Shape index of the already smoothed image `g` (rows x cols, rows, cols >= 2),
-     *        times `weight` (0/1 per pixel) when given: out = weight * shape_index.
-     *        Same operations as xskan::shape_index after its Gaussian; O(cols) extra memory.
+     *        times `weight` (0/1 per pixel) when given: out = weight * shape_index, bitwise
+     *        equal to xskan::shape_index after its Gaussian (and numpy's `skeleton * si`).
+     *
+     * Streamed row by row (rings of 3 gradient rows); `out` may be `g` itself (each row of
+     * `g` is last read before its output row is written). The eigenvalue ratio
+     * q = (l2 + l1) / (l2 - l1) is vectorised (IEEE add, sub, mul, div, sqrt: the same
+     * results as scalar code, products kept rounded); the arctangent is evaluated only
+     * where the result needs it: weight != 0, or q NaN (NaN · 0 = NaN stays a skeleton
+     * pixel in skan). Elsewhere weight · s = ±0 with the sign of q (atan keeps the sign).
      */
     template <class F>
-    void shape_index_from_smoothed(const F* g, std::size_t rows, std::size_t cols, const std::uint8_t* weight, F* out)
+    void shape_index_from_smoothed(const F* g, std::size_t rows, std::size_t cols, const std::uint8_t* weight, F* out,
+                                   shape_index_workspace<F>& ws)
     {
-        // ring buffers of 3 rows for g1 = d/dcol(g) and g0 = d/drow(g)
-        std::vector<F> g1(3 * cols), g0(3 * cols), m00(cols), m01(cols), m11(cols);
-        std::vector<std::ptrdiff_t> have1(3, -1), have0(3, -1);
+        ws.g1.resize(3 * cols);
+        ws.g0.resize(3 * cols);
+        ws.m00.resize(cols);
+        ws.m01.resize(cols);
+        ws.m11.resize(cols);
+        ws.q.resize(cols);
         auto g_row = [&](std::size_t k) { return g + k * cols; };
-        auto g1_row = [&](std::size_t k) -> const F* {
-            F* slot = g1.data() + (k % 3) * cols;
-            if (have1[k % 3] != static_cast<std::ptrdiff_t>(k))
-            {
-                detail::gradient_cols(g_row(k), slot, cols);
-                have1[k % 3] = static_cast<std::ptrdiff_t>(k);
-            }
-            return slot;
+        auto g1_row = [&](std::size_t k) -> const F* { return ws.g1.data() + (k % 3) * cols; };
+        auto g0_row = [&](std::size_t k) -> const F* { return ws.g0.data() + (k % 3) * cols; };
+        auto fill = [&](std::size_t k) {  // g1 = d/dcol(g), g0 = d/drow(g) at row k (reads g rows k-1..k+1)
+            detail::gradient_cols(g_row(k), ws.g1.data() + (k % 3) * cols, cols);
+            detail::gradient_rows<F>(g_row, k, rows, cols, ws.g0.data() + (k % 3) * cols);
         };
-        auto g0_row = [&](std::size_t k) -> const F* {
-            F* slot = g0.data() + (k % 3) * cols;
-            if (have0[k % 3] != static_cast<std::ptrdiff_t>(k))
-            {
-                detail::gradient_rows<F>(g_row, k, rows, cols, slot);
-                have0[k % 3] = static_cast<std::ptrdiff_t>(k);
-            }
-            return slot;
-        };
+        using B = xsimd::batch<F>;
+        constexpr std::size_t W = B::size;
         const F two_over_pi = static_cast<F>(2.0 / 3.141592653589793);
+        fill(0);
         for (std::size_t i = 0; i < rows; ++i)
         {
-            detail::gradient_cols(g1_row(i), m00.data(), cols);          // order='rc': axes reversed
-            detail::gradient_rows<F>(g1_row, i, rows, cols, m01.data());
-            detail::gradient_rows<F>(g0_row, i, rows, cols, m11.data());
-            F* o = out + i * cols;
-            const std::uint8_t* w = weight != nullptr ? weight + i * cols : nullptr;
-            for (std::size_t j = 0; j < cols; ++j)
+            if (i + 1 < rows)
+            {
+                fill(i + 1);  // before row i of out is written (out may be g)
+            }
+            detail::gradient_cols(g1_row(i), ws.m00.data(), cols);          // order='rc': axes reversed
+            detail::gradient_rows<F>(g1_row, i, rows, cols, ws.m01.data());
+            detail::gradient_rows<F>(g0_row, i, rows, cols, ws.m11.data());
+            const F* m00 = ws.m00.data();
+            const F* m01 = ws.m01.data();
+            const F* m11 = ws.m11.data();
+            F* q = ws.q.data();
+            std::size_t j = 0;
+            for (; j + W <= cols; j += W)
+            {
+                const B a = B::load_unaligned(m00 + j);
+                const B bb = B::load_unaligned(m01 + j);
+                const B c = B::load_unaligned(m11 + j);
+                B bsq = bb * bb;
+                bsq.data = xskan::detail::no_fma(bsq.data);
+                B b2 = B(F(4)) * bsq;
+                b2.data = xskan::detail::no_fma(b2.data);
+                const B d = a - c;
+                B d2 = d * d;
+                d2.data = xskan::detail::no_fma(d2.data);
+                const B root = xsimd::sqrt(b2 + d2) / B(F(2));
+                const B half = (a + c) / B(F(2));
+                const B l1 = half + root;
+                const B l2 = half - root;
+                ((l2 + l1) / (l2 - l1)).store_unaligned(q + j);
+            }
+            for (; j < cols; ++j)
             {
                 const F a = m00[j];
                 const F bb = m01[j];
@@ -268,9 +263,22 @@ namespace xskan_cli
                 const F half = (a + c) / F(2);
                 const F l1 = half + root;
                 const F l2 = half - root;
-                const F q = (l2 + l1) / (l2 - l1);
-                const F s = two_over_pi * static_cast<F>(std::atan(q));
-                o[j] = w != nullptr ? static_cast<F>(w[j]) * s : s;
+                q[j] = (l2 + l1) / (l2 - l1);
+            }
+            F* o = out + i * cols;
+            const std::uint8_t* w = weight != nullptr ? weight + i * cols : nullptr;
+            for (j = 0; j < cols; ++j)
+            {
+                const F qj = q[j];
+                if (w == nullptr || w[j] != 0 || std::isnan(qj))
+                {
+                    const F s = two_over_pi * static_cast<F>(std::atan(qj));
+                    o[j] = w != nullptr ? static_cast<F>(w[j]) * s : s;
+                }
+                else
+                {
+                    o[j] = std::copysign(F(0), qj);  // 0 · s, s finite with the sign of q
+                }
             }
         }
     }

@@ -20,9 +20,13 @@ namespace xskan_cli
         xskan::skeletonize_workspace skeletonize_ws;
         xt::xarray<std::uint8_t> mask;
         xt::xarray<std::uint8_t> skeleton;
-        xskan::io::any_array weighted;  ///< skeleton * shape_index, reused between images
-        xt::xarray<double> work_f64;    ///< transposed Gaussian pass
-        xt::xarray<float> work_f32;
+        xskan::io::any_array weighted;  ///< the smoothed image, then skeleton * shape_index in place
+        smoothing_workspace<double> smooth_f64;
+        smoothing_workspace<float> smooth_f32;
+        border_bands<double> bands_f64;
+        border_bands<float> bands_f32;
+        shape_index_workspace<double> si_f64;
+        shape_index_workspace<float> si_f32;
     };
 
     void segment_buffers_deleter::operator()(segment_buffers* p) const noexcept { delete p; }
@@ -63,9 +67,9 @@ namespace xskan_cli
             };
             using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
             const std::size_t rows = shape[0], cols = shape[1];
-            auto work_buffer = [&]() -> xt::xarray<F>& {
-                if constexpr (std::is_same<F, float>::value) return wb.work_f32;
-                else return wb.work_f64;
+            auto per_type = [&](auto& f32, auto& f64) -> auto& {
+                if constexpr (std::is_same<F, float>::value) return f32;
+                else return f64;
             };
             auto weighted_buffer = [&]() -> xt::xarray<F>& {
                 if (!wb.weighted.holds<F>())
@@ -83,8 +87,10 @@ namespace xskan_cli
             {
                 // One full Gaussian (mode reflect, for the shape index); the mode-nearest
                 // smoothing of skan.pre.threshold differs only in the border bands.
-                auto g = gaussian_2d(image, p.sigma, xskan::mode::reflect, work_buffer());
-                auto bands = gaussian_border_bands(image, p.sigma, xskan::mode::nearest);
+                auto& g = weighted_buffer();  // smoothed, then skeleton * shape_index in place
+                auto& bands = per_type(wb.bands_f32, wb.bands_f64);
+                smooth_with_bands(image.data(), rows, cols, cols, p.sigma, g.data(), bands,
+                                  per_type(wb.smooth_f32, wb.smooth_f64));
                 tm.lap("smooth");
                 swap_border_bands(g.data(), bands, false);  // g = gaussian(image, sigma, nearest)
                 threshold_on(g);
@@ -95,8 +101,8 @@ namespace xskan_cli
                 so.threads = p.threads;
                 xskan::skeletonize(wb.mask, wb.skeleton, so, wb.skeletonize_ws);
                 tm.lap("skeletonize");
-                auto& q = weighted_buffer();
-                shape_index_from_smoothed(g.data(), rows, cols, wb.skeleton.data(), q.data());
+                shape_index_from_smoothed(g.data(), rows, cols, wb.skeleton.data(), g.data(),
+                                          per_type(wb.si_f32, wb.si_f64));
                 tm.lap("shape_index");
                 return wb.weighted;
             }
