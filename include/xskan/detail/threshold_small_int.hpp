@@ -13,10 +13,12 @@
  *    rigorous bound E on |t_a − t| where t is scikit-image's float64 threshold;
  *    `x > t` is decided from `x − t_a` when |x − t_a| > E, and recomputed with
  *    scikit-image's exact float64 formula (from the exact S1, S2) otherwise.
- *    Windows whose pixels are all zero give t = ±0 (or NaN) and x = 0: mask 0.
+ *    Windows whose pixels are all zero give t = ±0 and x = 0: mask 0 (Sauvola:
+ *    S1 = 0 gives m = t_a = E = 0 and t = ±0, decided by `|x − t_a| >= E`).
  *
  * Bound (u = 2^-24; |x − c| ≤ 128, s ≤ 127.5): the centred variance estimate
- * v_a = S2c/W − (S1c/W)² has |v_a − v| ≤ δv = 16u·2^15 + 1e-10 (the last term
+ * v_a = S2c/W − (m_a − c)² has |v_a − v| ≤ 3u·2^14 + 2·128·(3·255 + 128)u + u·2^15
+ * < δv = 16u·2^15 + 1e-10 (the last term
  * covers scikit-image's own float64 rounding), hence |s_a − s| ≤
  * δv / max(s_a, √δv) + 2u·130; t_a differs from t by at most
  * α|m| + γ + (b_m|m| + b_0)·δs with α, γ covering the float32 roundings
@@ -143,13 +145,23 @@ namespace xskan
                 {
                     vertical_update(row(r), nullptr, v1.data(), v2.data(), n);
                 }
+                // reflection of the row ends reaches at most before (< n) columns inwards: fused path
+                const bool simple = w1 / 2 + 2 <= n;
                 for (std::size_t i = r0; i < r1; ++i)
                 {
-                    if (i > r0)
+                    if (i > r0 && simple)
                     {
-                        vertical_update(row(i + m_g.w0), row(i), v1.data(), v2.data(), n);
+                        update_and_prefix(row(i + m_g.w0), row(i), v1.data(), v2.data(), p1.data(), p2.data(),
+                                          e1.data(), e2.data());
                     }
-                    horizontal_prefix(v1.data(), v2.data(), p1.data(), p2.data(), e1.data(), e2.data());
+                    else
+                    {
+                        if (i > r0)
+                        {
+                            vertical_update(row(i + m_g.w0), row(i), v1.data(), v2.data(), n);
+                        }
+                        horizontal_prefix(v1.data(), v2.data(), p1.data(), p2.data(), e1.data(), e2.data());
+                    }
                     finish_row(p1.data(), p2.data(), m_data + i * n, out + i * n, n, exact);
                 }
             }
@@ -245,12 +257,13 @@ namespace xskan
                     __m256i ty = _mm256_shuffle_epi32(y, 0xFF);
                     tx = _mm256_permute2x128_si256(tx, tx, 0x08);
                     ty = _mm256_permute2x128_si256(ty, ty, 0x08);
-                    x = _mm256_add_epi32(_mm256_add_epi32(x, tx), va);
-                    y = _mm256_add_epi32(_mm256_add_epi32(y, ty), vb);
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pa + j), x);
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pb + j), y);
-                    va = _mm256_permutevar8x32_epi32(x, last);
-                    vb = _mm256_permutevar8x32_epi32(y, last);
+                    x = _mm256_add_epi32(x, tx);   // local prefix of the 8 values
+                    y = _mm256_add_epi32(y, ty);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pa + j), _mm256_add_epi32(x, va));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pb + j), _mm256_add_epi32(y, vb));
+                    // the carry chain is a single add per block (the total is broadcast off the chain)
+                    va = _mm256_add_epi32(va, _mm256_permutevar8x32_epi32(x, last));
+                    vb = _mm256_add_epi32(vb, _mm256_permutevar8x32_epi32(y, last));
                 }
                 ca = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(va));
                 cb = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(vb));
@@ -290,6 +303,84 @@ namespace xskan
                 prefix2(e1 + mid_end, e2 + mid_end, q - mid_end, p1 + mid_end, p2 + mid_end, c1, c2);
             }
 
+            /**
+             * Vertical update of the row and prefix P of its reflected copy in one sweep
+             * (requires w1/2 + 2 <= n: padded column p < before reads column before − p,
+             * padded column before + n + t reads column n − 2 − t). Same values as
+             * vertical_update + horizontal_prefix.
+             */
+            void update_and_prefix(const T* a, const T* b, std::int32_t* v1, std::int32_t* v2, std::int32_t* p1,
+                                   std::int32_t* p2, std::int32_t* e1, std::int32_t* e2) const
+            {
+                const std::size_t n = m_g.shape[1];
+                const std::size_t before = m_g.window[1] / 2 + 1;
+                const std::size_t after = m_g.window[1] / 2;
+                const std::size_t h = std::min(n, (before + 8) / 8 * 8);
+                vertical_update(a, b, v1, v2, h);
+                for (std::size_t p = 0; p < before; ++p)
+                {
+                    e1[p] = v1[before - p];
+                    e2[p] = v2[before - p];
+                }
+                std::uint32_t c1 = 0;
+                std::uint32_t c2 = 0;
+                prefix2(e1, e2, before, p1, p2, c1, c2);
+                prefix2(v1, v2, h, p1 + before, p2 + before, c1, c2);
+                std::size_t j = h;
+#if defined(__AVX2__)
+                __m256i va = _mm256_set1_epi32(static_cast<std::int32_t>(c1));
+                __m256i vb = _mm256_set1_epi32(static_cast<std::int32_t>(c2));
+                const __m256i c2v = _mm256_set1_epi32(2 * center);
+                for (; j + 8 <= n; j += 8)
+                {
+                    const __m256i av = load8(a + j);
+                    const __m256i bv = load8(b + j);
+                    const __m256i d = _mm256_sub_epi32(av, bv);
+                    const __m256i sm = _mm256_sub_epi32(_mm256_add_epi32(av, bv), c2v);
+                    const __m256i x = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v1 + j)), d);
+                    const __m256i y = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v2 + j)),
+                                                       _mm256_mullo_epi32(d, sm));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v1 + j), x);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v2 + j), y);
+                    __m256i tx;
+                    __m256i ty;
+                    const __m256i lx = scan8(x, tx);
+                    const __m256i ly = scan8(y, ty);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p1 + before + j), _mm256_add_epi32(lx, va));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p2 + before + j), _mm256_add_epi32(ly, vb));
+                    va = _mm256_add_epi32(va, tx);
+                    vb = _mm256_add_epi32(vb, ty);
+                }
+                c1 = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(va));
+                c2 = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(vb));
+#endif
+                if (j < n)
+                {
+                    vertical_update(a + j, b + j, v1 + j, v2 + j, n - j);
+                    prefix2(v1 + j, v2 + j, n - j, p1 + before + j, p2 + before + j, c1, c2);
+                }
+                for (std::size_t t = 0; t < after; ++t)
+                {
+                    e1[t] = v1[n - 2 - t];
+                    e2[t] = v2[n - 2 - t];
+                }
+                prefix2(e1, e2, after, p1 + before + n, p2 + before + n, c1, c2);
+            }
+
+#if defined(__AVX2__)
+            // Inclusive prefix of 8 int32 lanes (mod 2^32); total = the sum broadcast to all lanes.
+            static __m256i scan8(__m256i x, __m256i& total)
+            {
+                x = _mm256_add_epi32(x, _mm256_slli_si256(x, 4));
+                x = _mm256_add_epi32(x, _mm256_slli_si256(x, 8));
+                __m256i t = _mm256_shuffle_epi32(x, 0xFF);
+                t = _mm256_permute2x128_si256(t, t, 0x08);
+                x = _mm256_add_epi32(x, t);
+                total = _mm256_permutevar8x32_epi32(x, _mm256_set1_epi32(7));
+                return x;
+            }
+#endif
+
             // scikit-image's float64 decision from the exact sums.
             bool exact_decision(std::int32_t s1, std::int32_t s2c, T x, local_rows<double>& ex) const
             {
@@ -313,7 +404,7 @@ namespace xskan
                     return false;
                 }
                 const float m = static_cast<float>(s1) * c.inv_w;
-                const float mc = static_cast<float>(s1 - c.center_w) * c.inv_w;
+                const float mc = m - c.center;
                 const float g = static_cast<float>(s2c) * c.inv_w;
                 const float mm = mc * mc;
                 const float v = std::max(g - mm, 0.0f);
@@ -333,7 +424,7 @@ namespace xskan
                 const float ds = c.dv / std::max(s, c.sigma) + c.ds0;
                 const float e = am * c.alpha + c.gamma + (c.bm * am + c.b0) * ds;
                 const float d = static_cast<float>(x) - t;
-                if (std::abs(d) > e)
+                if (std::abs(d) > e || (c.sauvola && std::abs(d) >= e))
                 {
                     return d > 0;
                 }
@@ -387,12 +478,11 @@ namespace xskan
                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2)));
                 const __m256 iw = _mm256_set1_ps(c.inv_w);
                 const __m256 m = _mm256_mul_ps(_mm256_cvtepi32_ps(s1), iw);
-                const __m256 mc =
-                    _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s1, _mm256_set1_epi32(c.center_w))), iw);
+                const __m256 mc = _mm256_sub_ps(m, _mm256_set1_ps(c.center));
                 const __m256 g = _mm256_mul_ps(_mm256_cvtepi32_ps(s2), iw);
                 const __m256 v = _mm256_max_ps(_mm256_sub_ps(g, _mm256_mul_ps(mc, mc)), _mm256_setzero_ps());
                 const __m256 s = _mm256_sqrt_ps(v);
-                const __m256 am = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), m);
+                const __m256 am = std::is_signed<T>::value ? _mm256_andnot_ps(_mm256_set1_ps(-0.0f), m) : m;
                 __m256 t;
                 __m256 e;
                 const __m256 ds = fmadd(_mm256_set1_ps(c.dv), _mm256_rcp_ps(_mm256_max_ps(s, _mm256_set1_ps(c.sigma))),
@@ -409,12 +499,22 @@ namespace xskan
                 }
                 const __m256 d = _mm256_sub_ps(_mm256_cvtepi32_ps(load8(x)), t);
                 const __m256 ad = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), d);
-                const __m256i zero = (center == 0) ? _mm256_cmpeq_epi32(s2, _mm256_setzero_si256())
-                                                   : _mm256_cmpeq_epi32(s1, _mm256_setzero_si256());
-                const __m256i ok = _mm256_castps_si256(_mm256_cmp_ps(ad, e, _CMP_GT_OQ));
                 const __m256i pos = _mm256_castps_si256(_mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ));
-                res = _mm256_andnot_si256(zero, pos);
-                und = _mm256_andnot_si256(_mm256_or_si256(ok, zero), _mm256_set1_epi32(-1));
+                if constexpr (Sauvola)
+                {
+                    // e > 0 bounds the error with slack, so |d| >= e decides; S1 == 0 gives m = t_a = e = 0
+                    // and scikit-image's t = ±0: `x > 0` is then exact as well.
+                    res = pos;
+                    und = _mm256_castps_si256(_mm256_cmp_ps(ad, e, _CMP_LT_OQ));
+                }
+                else
+                {
+                    const __m256i zero = (center == 0) ? _mm256_cmpeq_epi32(s2, _mm256_setzero_si256())
+                                                       : _mm256_cmpeq_epi32(s1, _mm256_setzero_si256());
+                    const __m256i ok = _mm256_castps_si256(_mm256_cmp_ps(ad, e, _CMP_GT_OQ));
+                    res = _mm256_andnot_si256(zero, pos);
+                    und = _mm256_andnot_si256(_mm256_or_si256(ok, zero), _mm256_set1_epi32(-1));
+                }
             }
 
             template <bool Sauvola>
