@@ -602,11 +602,11 @@ TEST_CASE("skeletonize_3d matches the reference algorithm across 64-bit row word
           "[skeletonize][3d][2d]")
 {
     // the bit-packed volume stores padded rows (width + 2) in 64-bit words: widths around
-    // 62/126 put image voxels on word boundaries; >= 256 rows run the parallel collection
+    // 62/126 put image voxels on word boundaries; >= 1024 foreground words run the parallel collection
     std::mt19937_64 rng(2024);
     const std::vector<std::vector<std::size_t>> shapes = {
         {3, 7, 61}, {4, 5, 62}, {2, 6, 63}, {5, 4, 64}, {3, 3, 126}, {2, 4, 127}, {1, 9, 190},
-        {20, 15, 62}, {9, 40, 30}, {12, 62}, {300, 63}, {8, 126}};
+        {30, 40, 62}, {9, 40, 30}, {12, 62}, {1100, 63}, {8, 126}};
     for (const auto& shape : shapes)
     {
         for (double density : {0.4, 0.8, 1.0})

@@ -21,9 +21,9 @@
  * the same layout: `dirty` (a 26-neighbour was deleted since the voxel's cached
  * test, or never tested) and `del` (cached result of the direction-independent
  * test of step (1)). Step (1) computes the border voxels of a direction 64 at a
- * time per word (`fg & ~neighbour word`) on the rows that still hold foreground,
+ * time per word (`fg & ~neighbour word`) on the words that still hold foreground,
  * tests only the dirty ones, and lists `border & del`; it reads `fg` only and
- * writes the `dirty`/`del` words of its own rows, so rows can be shared among
+ * writes its own `dirty`/`del` words, so the word list can be shared among
  * threads. Step (2) re-tests a candidate only if it is dirty again (a neighbour
  * was deleted since its test) and marks the 3x3x3 block of each deletion dirty.
  * A neighbourhood is read as three 9-bit planes (nine unaligned row reads). The
@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "parallel.hpp"
@@ -348,7 +349,7 @@ namespace xskan
         {
             /// Padded volume, rows of whole 64-bit words (+ slack): foreground, dirty, cached test.
             std::vector<std::uint64_t> fg, dirty, del;
-            std::vector<std::size_t> rows, rows_tmp;              ///< rows (p * nr + r) holding foreground
+            std::vector<std::size_t> words;                       ///< indices of the words holding foreground
             std::vector<std::vector<std::size_t>> candidates;     ///< per thread: bit indices
 
             /// Words per row for `nc` padded columns.
@@ -486,25 +487,21 @@ namespace xskan
             const lee_geom geo{fg, bpr, bpp, static_cast<std::ptrdiff_t>(bpr / 8), static_cast<std::ptrdiff_t>(bpp / 8)};
             const bool flat = (np == 3);
 
-            auto row_has_fg = [fg, wpr](std::size_t row) {
-                std::uint64_t any = 0;
-                for (std::size_t k = 0; k < wpr; ++k)
-                {
-                    any |= fg[row * wpr + k];
-                }
-                return any != 0;
-            };
-
-            // Rows holding foreground (raster order); every voxel starts untested (dirty).
-            auto& rows = buf.rows;
-            rows.clear();
+            // Words holding foreground (raster order; image rows only); every voxel starts
+            // untested (dirty).
+            auto& words = buf.words;
+            words.clear();
             for (std::size_t p = 1; p + 1 < np; ++p)
             {
                 for (std::size_t r = 1; r + 1 < nr; ++r)
                 {
-                    if (row_has_fg(p * nr + r))
+                    const std::size_t w0 = (p * nr + r) * wpr;
+                    for (std::size_t k = 0; k < wpr; ++k)
                     {
-                        rows.push_back(p * nr + r);
+                        if (fg[w0 + k])
+                        {
+                            words.push_back(w0 + k);
+                        }
                     }
                 }
             }
@@ -517,62 +514,74 @@ namespace xskan
             const std::ptrdiff_t wr = static_cast<std::ptrdiff_t>(wpr);
             const std::ptrdiff_t wp = static_cast<std::ptrdiff_t>(wpr * nr);
 
-            // Step (1) on rows[i0, i1) for border direction `dir` (scikit-image's order 4 W: r-1,
-            // 3 E: r+1, 2 S: c+1, 1 N: c-1, 5 U: p+1, 6 B: p-1): reads fg, writes dirty/del of these rows.
-            auto collect = [&](std::size_t t, std::size_t i0, std::size_t i1, int dir) {
+            // Step (1) on words[i0, i1) for border direction D (scikit-image's order 4 W: r-1,
+            // 3 E: r+1, 2 S: c+1, 1 N: c-1, 5 U: p+1, 6 B: p-1): reads fg, writes dirty/del of these words.
+            auto collect = [&](std::size_t t, std::size_t i0, std::size_t i1, auto dir) {
+                constexpr int D = decltype(dir)::value;
                 auto& cand = buf.candidates[t];
                 cand.clear();
+                const std::size_t* wl = words.data();
                 for (std::size_t i = i0; i < i1; ++i)
                 {
-                    const std::size_t w0 = rows[i] * wpr;
-                    for (std::size_t k = 0; k < wpr; ++k)
+                    const std::size_t wi = wl[i];
+                    const std::uint64_t f = fg[wi];
+                    if (!f)
                     {
-                        const std::size_t wi = w0 + k;
-                        const std::uint64_t f = fg[wi];
-                        if (!f)
-                        {
-                            continue;
-                        }
-                        std::uint64_t nb;
-                        switch (dir)
-                        {
-                            case 0: nb = fg[wi - wr]; break;
-                            case 1: nb = fg[wi + wr]; break;
-                            case 2: nb = (f >> 1) | (fg[wi + 1] << 63); break;
-                            case 3: nb = (f << 1) | (fg[wi - 1] >> 63); break;
-                            case 4: nb = fg[wi + wp]; break;
-                            default: nb = fg[wi - wp]; break;
-                        }
-                        const std::uint64_t border = f & ~nb;
-                        if (!border)
-                        {
-                            continue;
-                        }
-                        std::uint64_t todo = border & dirty[wi];
-                        if (todo)
-                        {
-                            std::uint64_t d = del[wi] & ~todo;
-                            dirty[wi] &= ~todo;
-                            do
-                            {
-                                const int b = skel_ctz64(todo);
-                                todo &= todo - 1;
-                                const std::size_t g = wi * 64 + static_cast<std::size_t>(b);
-                                if (lee_is_deletable(geo.mask(g, flat)))
-                                {
-                                    d |= std::uint64_t(1) << b;
-                                }
-                            } while (todo);
-                            del[wi] = d;
-                        }
-                        std::uint64_t c = border & del[wi];
-                        while (c)
-                        {
-                            const int b = skel_ctz64(c);
-                            c &= c - 1;
-                            cand.push_back(wi * 64 + static_cast<std::size_t>(b));
-                        }
+                        continue;
                     }
+                    std::uint64_t nb;
+                    if (D == 0)
+                        nb = fg[wi - wr];
+                    else if (D == 1)
+                        nb = fg[wi + wr];
+                    else if (D == 2)
+                        nb = (f >> 1) | (fg[wi + 1] << 63);  // padding columns are 0
+                    else if (D == 3)
+                        nb = (f << 1) | (fg[wi - 1] >> 63);
+                    else if (D == 4)
+                        nb = fg[wi + wp];
+                    else
+                        nb = fg[wi - wp];
+                    const std::uint64_t border = f & ~nb;
+                    if (!border)
+                    {
+                        continue;
+                    }
+                    std::uint64_t todo = border & dirty[wi];
+                    if (todo)
+                    {
+                        std::uint64_t d = del[wi] & ~todo;
+                        dirty[wi] &= ~todo;
+                        do
+                        {
+                            const int b = skel_ctz64(todo);
+                            todo &= todo - 1;
+                            const std::size_t g = wi * 64 + static_cast<std::size_t>(b);
+                            if (lee_is_deletable(geo.mask(g, flat)))
+                            {
+                                d |= std::uint64_t(1) << b;
+                            }
+                        } while (todo);
+                        del[wi] = d;
+                    }
+                    std::uint64_t c = border & del[wi];
+                    while (c)
+                    {
+                        const int b = skel_ctz64(c);
+                        c &= c - 1;
+                        cand.push_back(wi * 64 + static_cast<std::size_t>(b));
+                    }
+                }
+            };
+            auto collect_dir = [&](std::size_t t, std::size_t i0, std::size_t i1, int dir) {
+                switch (dir)
+                {
+                    case 0: collect(t, i0, i1, std::integral_constant<int, 0>{}); break;
+                    case 1: collect(t, i0, i1, std::integral_constant<int, 1>{}); break;
+                    case 2: collect(t, i0, i1, std::integral_constant<int, 2>{}); break;
+                    case 3: collect(t, i0, i1, std::integral_constant<int, 3>{}); break;
+                    case 4: collect(t, i0, i1, std::integral_constant<int, 4>{}); break;
+                    default: collect(t, i0, i1, std::integral_constant<int, 5>{}); break;
                 }
             };
 
@@ -583,16 +592,16 @@ namespace xskan
                 unchanged = 0;
                 for (int j = 0; j < n_borders; ++j)
                 {
-                    const std::size_t n_rows = rows.size();
-                    const std::size_t nt = n_rows >= 256 ? max_threads : 1;
+                    const std::size_t n_words = words.size();
+                    const std::size_t nt = n_words >= 1024 ? max_threads : 1;
                     if (nt <= 1)
                     {
-                        collect(0, 0, n_rows, j);
+                        collect_dir(0, 0, n_words, j);
                     }
                     else
                     {
                         parallel_for(nt, nt, [&](std::size_t t) {
-                            collect(t, n_rows * t / nt, n_rows * (t + 1) / nt, j);
+                            collect_dir(t, n_words * t / nt, n_words * (t + 1) / nt, j);
                         });
                     }
                     // Step (2), sequential, raster order (thread chunks are in order). A candidate
@@ -621,17 +630,9 @@ namespace xskan
                         ++unchanged;
                     }
                 }
-                // Drop the rows that lost all their foreground.
-                auto& tmp = buf.rows_tmp;
-                tmp.clear();
-                for (const std::size_t row : rows)
-                {
-                    if (row_has_fg(row))
-                    {
-                        tmp.push_back(row);
-                    }
-                }
-                rows.swap(tmp);
+                // Drop the words that lost all their foreground.
+                words.erase(std::remove_if(words.begin(), words.end(), [fg](std::size_t wi) { return fg[wi] == 0; }),
+                            words.end());
             }
         }
     }  // namespace detail
