@@ -7,6 +7,15 @@ if(TIFF_FOUND AND PNG_FOUND)
   add_library(xskan::io ALIAS xskan_io)
   set_target_properties(xskan_io PROPERTIES EXPORT_NAME io)
   target_link_libraries(xskan_io INTERFACE xskan TIFF::TIFF PNG::PNG)
+  # Optional libdeflate (Debian: libdeflate-dev, already pulled in by libtiff-dev): fast PNG
+  # output at compression levels 0-1 (io/png.hpp). Linked by name so the export stays portable.
+  find_path(XSKAN_LIBDEFLATE_INCLUDE_DIR libdeflate.h)
+  find_library(XSKAN_LIBDEFLATE_LIBRARY deflate)
+  if(XSKAN_LIBDEFLATE_INCLUDE_DIR AND XSKAN_LIBDEFLATE_LIBRARY)
+    target_link_libraries(xskan_io INTERFACE deflate)
+    target_compile_definitions(xskan_io INTERFACE XSKAN_IO_HAVE_LIBDEFLATE=1)
+    message(STATUS "xskan: io uses libdeflate for fast PNG output")
+  endif()
   install(TARGETS xskan_io EXPORT xskan_ioTargets)
   install(EXPORT xskan_ioTargets NAMESPACE xskan::
           DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/xskan)

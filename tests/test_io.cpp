@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <random>
+
 #include <catch2/catch.hpp>
 
 #include <xtensor/xarray.hpp>
@@ -346,6 +348,45 @@ TEST_CASE("PNG write/read: gray, RGB, 16-bit, errors", "[io][png]")
     CHECK_THROWS_AS(xskan::io::write_png(p, xt::xarray<std::uint8_t>(xt::zeros<std::uint8_t>({2, 2, 5}))),
                     std::invalid_argument);
     CHECK_THROWS_WITH(xskan::io::write_png("/nonexistent-dir/x.png", g), Catch::Contains("/nonexistent-dir/x.png"));
+}
+
+TEST_CASE("PNG write at levels 0-1 (libdeflate when built with it) and 9 decodes to the same pixels", "[io][png]")
+{
+    const std::string p = tmp_path("levels.png");
+    std::mt19937 rng(5);
+    xskan::io::png_buffers reused;
+    auto roundtrip = [&](const auto& img, int level, bool keep_colour) {
+        xskan::io::png_write_options o;
+        o.compression_level = level;
+        o.buffers = level == 1 ? &reused : nullptr;
+        xskan::io::write_png(p, img, o);
+        using T = typename std::decay_t<decltype(img)>::value_type;
+        const auto back = xskan::io::read_png(p, keep_colour ? xskan::io::color_handling::keep
+                                                             : xskan::io::color_handling::to_gray);
+        return back.template get<T>();
+    };
+    for (int level : {0, 1, 9})
+    {
+        INFO("level " << level);
+        // odd sizes, gray 8-bit, RGB 8-bit, gray 16-bit (byte order), 1x1
+        xt::xarray<std::uint8_t> g = xt::xarray<std::uint8_t>::from_shape({37, 53});
+        for (auto& v : g) v = static_cast<std::uint8_t>(rng());
+        CHECK((roundtrip(g, level, false) == g));
+        xt::xarray<std::uint8_t> rgb = xt::xarray<std::uint8_t>::from_shape({19, 23, 3});
+        for (auto& v : rgb) v = static_cast<std::uint8_t>(rng() % 7);
+        CHECK((roundtrip(rgb, level, true) == rgb));
+        xt::xarray<std::uint16_t> g16 = xt::xarray<std::uint16_t>::from_shape({5, 9});
+        for (auto& v : g16) v = static_cast<std::uint16_t>(rng());
+        CHECK((roundtrip(g16, level, false) == g16));
+        xt::xarray<std::uint8_t> dot = xt::xarray<std::uint8_t>::from_shape({1, 1});
+        dot(0, 0) = 77;
+        CHECK((roundtrip(dot, level, false) == dot));
+    }
+    // stored (level 0) image larger than one 8 MiB IDAT chunk: several chunks
+    xt::xarray<std::uint8_t> big = xt::xarray<std::uint8_t>::from_shape({1500, 2000, 3});
+    for (auto& v : big) v = static_cast<std::uint8_t>(rng());
+    CHECK((roundtrip(big, 0, true) == big));
+    std::remove(p.c_str());
 }
 
 TEST_CASE("atomic writes leave no partial file", "[io][atomic]")

@@ -134,7 +134,8 @@ namespace xskan_cli
         /// Second half of the pipeline on the weighted skeleton: graph, tables, overlay.
         template <class T, class Q>
         void measure_typed(const xt::xarray<T>& image, const xt::xarray<Q>& quality, const std::string& path,
-                           double scale, const analyze_args& a, image_result& res, xskan::io::atomic_output* png_out)
+                           double scale, const analyze_args& a, image_result& res, xskan::io::atomic_output* png_out,
+                           xskan::io::png_buffers& png_buf)
         {
             stage_timer& tm = res.timer;
             const std::size_t rows = image.shape()[0], cols = image.shape()[1];
@@ -216,6 +217,7 @@ namespace xskan_cli
                 tm.lap("overlay");
                 xskan::io::png_write_options po;
                 po.compression_level = 1;
+                po.buffers = &png_buf;
                 // written to the final name by write_png's own atomic rename; done last (see process_image)
                 xskan::io::write_png(png_out->temp_path(), rgb, po);
                 tm.lap("write_png");
@@ -223,7 +225,7 @@ namespace xskan_cli
         }
 
         image_result process_image(const std::string& path, const std::string& out_stem, const analyze_args& a,
-                                   std::size_t threads, segment_buffers& wb)
+                                   std::size_t threads, segment_buffers& wb, xskan::io::png_buffers& png_buf)
         {
             image_result res;
             stage_timer& tm = res.timer;
@@ -282,7 +284,7 @@ namespace xskan_cli
                         using Q = typename std::decay_t<decltype(q)>::value_type;
                         if constexpr (std::is_floating_point_v<Q>)
                         {
-                            measure_typed(img, q, path, li.scale, a, res, png.get());
+                            measure_typed(img, q, path, li.scale, a, res, png.get(), png_buf);
                         }
                     });
                     return 0;
@@ -475,6 +477,7 @@ namespace xskan_cli
         progress prog(n, a.quiet);
         auto worker = [&]() {
             auto wb = make_segment_buffers();
+            xskan::io::png_buffers png_buf;
             for (;;)
             {
                 const std::size_t i = next.fetch_add(1);
@@ -482,7 +485,7 @@ namespace xskan_cli
                 const auto t0 = std::chrono::steady_clock::now();
                 try
                 {
-                    results[i] = process_image(a.inputs[i], stems[i], a, inner, *wb);
+                    results[i] = process_image(a.inputs[i], stems[i], a, inner, *wb, png_buf);
                     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                     char buf[96];
                     std::snprintf(buf, sizeof buf, "%zu branches, %.3f s", results[i]->n_branches, dt);

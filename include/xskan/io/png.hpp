@@ -13,6 +13,7 @@
 #ifndef XSKAN_IO_PNG_HPP
 #define XSKAN_IO_PNG_HPP
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,9 @@
 #include <vector>
 
 #include <png.h>
+#if defined(XSKAN_IO_HAVE_LIBDEFLATE)
+#include <libdeflate.h>
+#endif
 
 #include <xtensor/xarray.hpp>
 
@@ -36,11 +40,22 @@ namespace xskan
 {
     namespace io
     {
+        /// Memory write_png may reuse from one call to the next (pass it in png_write_options).
+        struct png_buffers
+        {
+            std::vector<unsigned char> raw;         ///< filtered scanlines
+            std::vector<unsigned char> compressed;  ///< zlib stream
+        };
+
         /// Options of write_png.
         struct png_write_options
         {
             /// zlib level 0 (none, fastest) .. 9 (smallest). 1 is a good speed/size trade-off for overlays.
+            /// Levels 0 and 1 use libdeflate when xskan::io was built with it (XSKAN_IO_HAVE_LIBDEFLATE:
+            /// about 2.5x faster than zlib at level 1 and smaller files), 2..9 libpng's adaptive filters + zlib.
             int compression_level = 1;
+            /// Optional buffers reused between calls (libdeflate path); nullptr: local buffers.
+            png_buffers* buffers = nullptr;
         };
 
         namespace detail
@@ -204,6 +219,96 @@ namespace xskan
                 png_destroy_write_struct(&png, &info);
                 return true;
             }
+
+#if defined(XSKAN_IO_HAVE_LIBDEFLATE)
+        /**
+         * PNG writer on libdeflate (levels 0-1): filter type None on every row (on the overlays
+         * measured, the smallest and fastest choice at this level), one zlib stream compressed
+         * in one call, split into IDAT chunks of at most 8 MiB. Returns an error message or "".
+         */
+        inline std::string png_encode_libdeflate(std::FILE* fp, const unsigned char* data, std::uint32_t w,
+                                                 std::uint32_t h, int channels, int bit_depth, int level,
+                                                 png_buffers& buf)
+        {
+            const std::size_t bytes = static_cast<std::size_t>(bit_depth / 8);
+            const std::size_t rowbytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(channels) * bytes;
+            buf.raw.resize(static_cast<std::size_t>(h) * (rowbytes + 1));
+            const std::uint16_t one = 1;
+            unsigned char first = 0;
+            std::memcpy(&first, &one, 1);
+            const bool swap16 = bytes == 2 && first == 1;  // PNG samples are big-endian
+            for (std::size_t r = 0; r < h; ++r)
+            {
+                unsigned char* d = buf.raw.data() + r * (rowbytes + 1);
+                const unsigned char* s = data + r * rowbytes;
+                d[0] = 0;  // filter type None
+                if (swap16)
+                {
+                    for (std::size_t k = 0; k < rowbytes; k += 2)
+                    {
+                        d[1 + k] = s[k + 1];
+                        d[2 + k] = s[k];
+                    }
+                }
+                else
+                {
+                    std::memcpy(d + 1, s, rowbytes);
+                }
+            }
+            std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
+                libdeflate_alloc_compressor(level < 1 ? 0 : 1), libdeflate_free_compressor);
+            if (!c)
+            {
+                return "cannot allocate the compressor";
+            }
+            buf.compressed.resize(libdeflate_zlib_compress_bound(c.get(), buf.raw.size()));
+            const std::size_t z = libdeflate_zlib_compress(c.get(), buf.raw.data(), buf.raw.size(),
+                                                           buf.compressed.data(), buf.compressed.size());
+            if (z == 0)
+            {
+                return "compression failed";
+            }
+            bool ok = true;
+            auto put32 = [](unsigned char* p, std::uint32_t v) {
+                p[0] = static_cast<unsigned char>(v >> 24);
+                p[1] = static_cast<unsigned char>(v >> 16);
+                p[2] = static_cast<unsigned char>(v >> 8);
+                p[3] = static_cast<unsigned char>(v);
+            };
+            auto chunk = [&](const char* type, const unsigned char* payload, std::size_t len) {
+                unsigned char head[8];
+                put32(head, static_cast<std::uint32_t>(len));
+                std::memcpy(head + 4, type, 4);
+                std::uint32_t crc = libdeflate_crc32(0, head + 4, 4);
+                if (len > 0)
+                {
+                    crc = libdeflate_crc32(crc, payload, len);  // (a null pointer would restart at 0)
+                }
+                unsigned char tail[4];
+                put32(tail, crc);
+                ok = ok && std::fwrite(head, 1, 8, fp) == 8 && (len == 0 || std::fwrite(payload, 1, len, fp) == len)
+                     && std::fwrite(tail, 1, 4, fp) == 4;
+            };
+            static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+            ok = std::fwrite(signature, 1, 8, fp) == 8;
+            unsigned char ihdr[13];
+            put32(ihdr, w);
+            put32(ihdr + 4, h);
+            ihdr[8] = static_cast<unsigned char>(bit_depth);
+            ihdr[9] = static_cast<unsigned char>(channels == 1 ? 0 : channels == 2 ? 4 : channels == 3 ? 2 : 6);
+            ihdr[10] = 0;  // deflate
+            ihdr[11] = 0;  // adaptive filtering (per-row filter byte)
+            ihdr[12] = 0;  // no interlace
+            chunk("IHDR", ihdr, sizeof ihdr);
+            constexpr std::size_t max_chunk = std::size_t(8) << 20;
+            for (std::size_t pos = 0; pos < z; pos += max_chunk)
+            {
+                chunk("IDAT", buf.compressed.data() + pos, std::min(max_chunk, z - pos));
+            }
+            chunk("IEND", nullptr, 0);
+            return ok ? std::string() : std::string("write error (disk full?)");
+        }
+#endif
         }  // namespace detail
 
         /**
@@ -250,13 +355,30 @@ namespace xskan
             {
                 throw std::runtime_error("cannot create '" + path + "': " + std::strerror(errno));
             }
-            std::vector<png_bytep> rows(shape[0]);
-            detail::png_error_state err;
-            if (!detail::png_encode(fp.get(), reinterpret_cast<const unsigned char*>(data),
-                                    static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[0]), channels,
-                                    static_cast<int>(8 * sizeof(T)), opts.compression_level, rows, err))
+#if defined(XSKAN_IO_HAVE_LIBDEFLATE)
+            if (opts.compression_level <= 1)
             {
-                throw std::runtime_error("cannot write PNG '" + path + "': " + err.message);
+                png_buffers local;
+                const std::string msg = detail::png_encode_libdeflate(
+                    fp.get(), reinterpret_cast<const unsigned char*>(data), static_cast<std::uint32_t>(shape[1]),
+                    static_cast<std::uint32_t>(shape[0]), channels, static_cast<int>(8 * sizeof(T)),
+                    opts.compression_level, opts.buffers != nullptr ? *opts.buffers : local);
+                if (!msg.empty())
+                {
+                    throw std::runtime_error("cannot write PNG '" + path + "': " + msg);
+                }
+            }
+            else
+#endif
+            {
+                std::vector<png_bytep> rows(shape[0]);
+                detail::png_error_state err;
+                if (!detail::png_encode(fp.get(), reinterpret_cast<const unsigned char*>(data),
+                                        static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[0]), channels,
+                                        static_cast<int>(8 * sizeof(T)), opts.compression_level, rows, err))
+                {
+                    throw std::runtime_error("cannot write PNG '" + path + "': " + err.message);
+                }
             }
             if (std::fflush(fp.get()) != 0 || std::ferror(fp.get()))
             {
