@@ -12,6 +12,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 #define XSKAN_SKELETONIZE_LITTLE_ENDIAN 1
 #else
@@ -66,6 +70,20 @@ namespace xskan
         inline std::uint64_t pack_nonzero_64(const T* src, std::size_t n) noexcept
         {
             std::uint64_t bits = 0;
+#if defined(__SSE2__)
+            if (sizeof(T) == 1 && std::is_integral<T>::value && n == 64)
+            {
+                // 16 bytes at a time: byte == 0 mask, inverted.
+                const __m128i zero = _mm_setzero_si128();
+                for (std::size_t k = 0; k < 4; ++k)
+                {
+                    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
+                    const auto z = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)));
+                    bits |= static_cast<std::uint64_t>(~z & 0xffffu) << (16 * k);
+                }
+                return bits;
+            }
+#endif
 #if XSKAN_SKELETONIZE_LITTLE_ENDIAN
             if (sizeof(T) == 1 && std::is_integral<T>::value && n == 64)
             {
