@@ -48,6 +48,12 @@
 #include "parallel.hpp"
 #include "skeletonize_bits.hpp"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define XSKAN_LEE_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define XSKAN_LEE_ALWAYS_INLINE
+#endif
+
 namespace xskan
 {
     namespace detail
@@ -383,7 +389,7 @@ namespace xskan
 
             /// The 27-bit neighbourhood mask (bit lee_bit(dp, dr, dc)) of bit g; `flat`: planes
             /// dp = -1 and 1 are padding (2D image) and are not read.
-            std::uint32_t mask(std::size_t g, bool flat) const noexcept
+            XSKAN_LEE_ALWAYS_INLINE std::uint32_t mask(std::size_t g, bool flat) const noexcept
             {
 #if XSKAN_SKELETONIZE_LITTLE_ENDIAN
                 // Nine unaligned 8-byte reads starting at the byte of bit g-1; keep bits
