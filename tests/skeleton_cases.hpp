@@ -163,6 +163,26 @@ namespace xskan_test
         }
         return img;
     }
+
+    /// Random walks plus a random sprinkle of pixels at density `density`
+    /// (blobs, junction clusters, ties, isolated pixels, borders); values in
+    /// 1..max_value (0 stays background).
+    inline xt::xarray<std::uint8_t> random_mixed_skeleton(const std::vector<std::size_t>& shape, double density,
+                                                          int max_value, std::uint32_t seed)
+    {
+        auto img = random_walk_skeleton(shape, 3, 40, seed);
+        std::mt19937 rng(seed * 7919u + 1u);
+        std::uniform_real_distribution<double> u(0.0, 1.0);
+        std::uniform_int_distribution<int> val(1, std::max(1, max_value));
+        for (auto& v : img)
+        {
+            if (v != 0 || u(rng) < density)
+            {
+                v = static_cast<std::uint8_t>(val(rng));
+            }
+        }
+        return img;
+    }
 }  // namespace xskan_test
 
 #endif

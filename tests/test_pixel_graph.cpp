@@ -364,3 +364,83 @@ TEST_CASE("bad and degenerate input", "[2d]")
     REQUIRE(o.degrees == std::vector<std::int32_t>{0});
     REQUIRE(o.coordinates(0, 1) == 1);
 }
+
+namespace
+{
+    template <class T>
+    void check_fast_equals_general(const xt::xarray<T>& img, const skeleton_options& opts)
+    {
+        for (const auto jh : {junction_handling::mst, junction_handling::none})
+        {
+            std::vector<std::int64_t> labels;
+            const auto fast = xskan::detail::skeleton_to_csgraph_impl(img, opts, jh, "test", &labels, true);
+            const auto ref = xskan::detail::skeleton_to_csgraph_impl(img, opts, jh, "test", nullptr, false);
+            REQUIRE(fast.graph.indptr == ref.graph.indptr);
+            REQUIRE(fast.graph.indices == ref.graph.indices);
+            REQUIRE(fast.graph.data.size() == ref.graph.data.size());
+            for (std::size_t k = 0; k < ref.graph.data.size(); ++k)
+            {
+                const double a = fast.graph.data[k], b = ref.graph.data[k];
+                REQUIRE(((a == b && std::signbit(a) == std::signbit(b)) || (std::isnan(a) && std::isnan(b))));
+            }
+            REQUIRE(fast.coordinates == ref.coordinates);
+            REQUIRE(fast.degrees == ref.degrees);
+            REQUIRE(fast.values.size() == ref.values.size());
+            for (std::size_t k = 0; k < ref.values.size(); ++k)
+            {
+                REQUIRE(((fast.values[k] == ref.values[k]) || (std::isnan(fast.values[k]) && std::isnan(ref.values[k]))));
+            }
+            if (xskan::detail::fast_graph_applicable(std::vector<std::size_t>(img.shape().begin(), img.shape().end()),
+                                                     ref.values.size()) &&
+                !ref.values.empty())
+            {
+                REQUIRE(labels == xskan::detail::connected_component_labels(ref.graph));
+            }
+        }
+    }
+}  // namespace
+
+TEST_CASE("2-D/3-D fast builder equals the general n-D builder (graph, MST, degrees, labels) on random images",
+          "[2d][3d][fast]")
+{
+    std::uint32_t seed = 101;
+    const std::vector<std::vector<std::size_t>> shapes = {{1, 1},  {1, 17},   {17, 1},    {2, 2},    {3, 9},
+                                                          {23, 37}, {64, 50}, {1, 1, 1},  {1, 7, 9}, {2, 2, 2},
+                                                          {9, 1, 5}, {6, 7, 8}, {12, 13, 11}};
+    for (const auto& shape : shapes)
+    {
+        for (int rep = 0; rep < 6; ++rep)
+        {
+            const double density = std::vector<double>{0.0, 0.05, 0.2, 0.45, 0.7, 1.0}[static_cast<std::size_t>(rep)];
+            const auto img8 = xskan_test::random_mixed_skeleton(shape, density, rep % 2 ? 1 : 5, seed++);
+            INFO("seed " << seed << " density " << density << " ndim " << shape.size());
+            skeleton_options iso;
+            check_fast_equals_general(img8, iso);
+            skeleton_options aniso;
+            aniso.spacing = shape.size() == 2 ? std::vector<double>{1.5, 0.7} : std::vector<double>{2.0, 0.5, 1.25};
+            check_fast_equals_general(img8, aniso);
+            skeleton_options tie;  // equal weights across offset classes: 3-D |(0,1,1)| = sqrt(3^2 + 4^2) = 5 = |(1,0,0)|
+            tie.spacing = shape.size() == 2 ? std::vector<double>{2.0, 2.0} : std::vector<double>{5.0, 3.0, 4.0};
+            check_fast_equals_general(img8, tie);
+            const xt::xarray<bool> imgb = xt::cast<bool>(img8);
+            check_fast_equals_general(imgb, iso);
+            // values and heights: signed integers, float32, float64 with NaN
+            xt::xarray<std::int16_t> img16 = xt::cast<std::int16_t>(img8);
+            for (auto& v : img16) v = static_cast<std::int16_t>(v * 37 - 90 == 0 ? 1 : (v ? v * 37 - 90 : 0));
+            skeleton_options height;
+            height.value_is_height = true;
+            check_fast_equals_general(img16, height);
+            xt::xarray<float> imgf = xt::cast<float>(img8) * 0.3f;
+            check_fast_equals_general(imgf, height);
+            xt::xarray<double> imgd = xt::cast<double>(img8) * 0.1;
+            std::size_t k = 0;
+            for (auto& v : imgd)
+            {
+                if (v != 0.0 && (k++ % 7) == 3) v = std::numeric_limits<double>::quiet_NaN();
+            }
+            check_fast_equals_general(imgd, iso);
+            height.spacing = aniso.spacing;
+            check_fast_equals_general(imgd, height);
+        }
+    }
+}

@@ -364,3 +364,49 @@ TEST_CASE("prune_paths re-thins like skan (skeletonize(image_cp) * image_cp, ref
         }
     }
 }
+
+TEST_CASE("fast path tracing equals the reference tracing; constant-value means/stdev equal numpy's sums",
+          "[2d][3d][fast]")
+{
+    std::uint32_t seed = 501;
+    for (const auto& shape : std::vector<std::vector<std::size_t>>{{1, 1}, {3, 3}, {23, 37}, {64, 50}, {2, 2, 2}, {9, 10, 11}})
+    {
+        for (int rep = 0; rep < 8; ++rep)
+        {
+            const double density = std::vector<double>{0.0, 0.02, 0.1, 0.3, 0.5, 0.8, 1.0, 0.15}[static_cast<std::size_t>(rep)];
+            const auto img = xskan_test::random_mixed_skeleton(shape, density, rep % 3 == 0 ? 1 : 1, seed++);
+            INFO("seed " << seed);
+            const skeleton sk(img);
+            xskan::detail::traced_paths ref;
+            xskan::detail::trace_paths(sk.graph(), sk.degrees(), ref);
+            REQUIRE(sk.paths_indptr() == ref.indptr);
+            REQUIRE(sk.paths_indices() == ref.indices);
+            REQUIRE(sk.path_lengths() == ref.lengths);
+            REQUIRE(sk.skeleton_ids() == xskan::detail::connected_component_labels(sk.graph()));
+            // constant values (1 and 255): the shortcut equals numpy's summation
+            for (const std::uint8_t v : {std::uint8_t(1), std::uint8_t(255)})
+            {
+                xt::xarray<std::uint8_t> cimg = img;
+                for (auto& x : cimg) x = x ? v : 0;
+                const skeleton cs(cimg);
+                const auto means = cs.path_means();
+                const auto sds = cs.path_stdev();
+                for (std::size_t i = 0; i < cs.n_paths(); ++i)
+                {
+                    std::vector<double> buf;
+                    for (auto k = cs.paths_indptr()[i]; k < cs.paths_indptr()[i + 1]; ++k)
+                    {
+                        buf.push_back(cs.node_values()[static_cast<std::size_t>(cs.paths_indices()[static_cast<std::size_t>(k)])]);
+                    }
+                    const double n = static_cast<double>(buf.size());
+                    const double mean = xskan::detail::numpy_reduceat_sum(buf.data(), buf.size()) / n;
+                    for (auto& b : buf) b = xskan::detail::rounded_product(b, b);
+                    const double var = xskan::detail::numpy_reduceat_sum(buf.data(), buf.size()) / n -
+                                       xskan::detail::rounded_product(mean, mean);
+                    REQUIRE(means[i] == mean);
+                    REQUIRE(sds[i] == std::sqrt(var > 0.0 ? var : 0.0));
+                }
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "detail/common.hpp"
+#include "detail/skeleton_fast_graph.hpp"
 #include "detail/skeleton_graph.hpp"
 
 namespace xskan
@@ -40,9 +41,16 @@ namespace xskan
 
     namespace detail
     {
+        /**
+         * skeleton_to_csgraph: the 2-D / 3-D fast builder when applicable
+         * (and allow_fast), else the general n-D builder + mst_junctions.
+         * `labels` (optional) receives the connected-component labels when
+         * the fast builder ran (left empty otherwise).
+         */
         template <class E>
         pixel_graph skeleton_to_csgraph_impl(const xt::xexpression<E>& skeleton_image, const skeleton_options& opts,
-                                             junction_handling junctions, const char* func)
+                                             junction_handling junctions, const char* func,
+                                             std::vector<std::int64_t>* labels = nullptr, bool allow_fast = true)
         {
             using T = std::decay_t<typename E::value_type>;
             static_assert(std::is_arithmetic<T>::value, "xskan: skeleton images must have an arithmetic value type");
@@ -61,6 +69,20 @@ namespace xskan
                 out.graph.indptr.assign(1, 0);
                 out.coordinates = xt::xtensor<std::int64_t, 2>::from_shape({std::size_t(0), img.shape.size()});
                 return out;
+            }
+            if (allow_fast)
+            {
+                fast_graph_out fo;
+                fo.graph = &out.graph;
+                fo.coordinates = &out.coordinates;
+                fo.values = &out.values;
+                fo.degrees = &out.degrees;
+                fo.labels = labels;
+                if (try_fast_pixel_graph<S>(img.ptr, img.shape, spacing, opts.value_is_height, value_kind_of<S>(),
+                                            junctions == junction_handling::mst, fo))
+                {
+                    return out;
+                }
             }
             raw_pixel_graph raw;
             build_raw_pixel_graph<S>(img.ptr, img.shape, spacing, opts.value_is_height, value_kind_of<S>(), raw);

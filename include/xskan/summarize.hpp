@@ -131,6 +131,12 @@ namespace xskan
         t.coord_src = xt::xtensor<double, 2>::from_shape({P, DC});
         t.coord_dst = xt::xtensor<double, 2>::from_shape({P, DC});
         t.euclidean_distance.resize(P);
+        const std::int64_t* cptr = coords.data();
+        const double* sp = spacing.data();
+        std::int64_t* ics = t.image_coord_src.data();
+        std::int64_t* icd = t.image_coord_dst.data();
+        double* xcs = t.coord_src.data();
+        double* xcd = t.coord_dst.data();
         for (std::size_t i = 0; i < P; ++i)
         {
             const std::int64_t s = indices[static_cast<std::size_t>(indptr[i])];
@@ -155,23 +161,25 @@ namespace xskan
             }
             t.branch_type[i] = kind;
             double sq = 0.0;
+            const std::int64_t* rs = cptr + su * D;
+            const std::int64_t* rd = cptr + du * D;
             for (std::size_t a = 0; a < D; ++a)
             {
-                const std::int64_t cs = coords(su, a);
-                const std::int64_t cd = coords(du, a);
-                t.image_coord_src(i, a) = cs;
-                t.image_coord_dst(i, a) = cd;
-                const double xs = detail::rounded_product(static_cast<double>(cs), spacing[a]);
-                const double xd = detail::rounded_product(static_cast<double>(cd), spacing[a]);
-                t.coord_src(i, a) = xs;
-                t.coord_dst(i, a) = xd;
+                const std::int64_t cs = rs[a];
+                const std::int64_t cd = rd[a];
+                ics[i * D + a] = cs;
+                icd[i * D + a] = cd;
+                const double xs = detail::rounded_product(static_cast<double>(cs), sp[a]);
+                const double xd = detail::rounded_product(static_cast<double>(cd), sp[a]);
+                xcs[i * DC + a] = xs;
+                xcd[i * DC + a] = xd;
                 const double diff = xd - xs;
                 sq += detail::rounded_product(diff, diff);
             }
             if (t.value_is_height)
             {
-                t.coord_src(i, D) = values[su];
-                t.coord_dst(i, D) = values[du];
+                xcs[i * DC + D] = values[su];
+                xcd[i * DC + D] = values[du];
                 const double diff = values[du] - values[su];
                 sq += detail::rounded_product(diff, diff);
             }

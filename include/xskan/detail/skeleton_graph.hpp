@@ -834,6 +834,307 @@ namespace xskan
         }
 
         /**
+         * Same result as trace_paths, faster: the walk through degree-2 nodes
+         * follows a compact per-node link table (both neighbours and the CSR
+         * position of the first, 16 bytes, one load per step); visited entries
+         * are only searched for at path ends (nodes of degree != 2); outputs
+         * are written into pre-sized buffers (no per-path allocation).
+         * Falls back to trace_paths for graphs with >= 2^31 nodes.
+         */
+        inline void trace_paths_fast(const csr_graph& g, const std::vector<std::int32_t>& deg, traced_paths& out)
+        {
+            const std::size_t n = g.n_nodes();
+            if (n >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+            {
+                trace_paths(g, deg, out);
+                return;
+            }
+            const std::int64_t* indptr = g.indptr.data();
+            const std::int64_t* indices = g.indices.data();
+            const double* data = g.data.data();
+            const std::int32_t* dg = deg.data();
+            struct link
+            {
+                std::int32_t a, b;  // both neighbours of a degree-2 node; a = -1 otherwise
+                std::int64_t e;     // CSR position of a
+            };
+            std::unique_ptr<link[]> links(new link[n + 1]);
+            std::size_t ends = 0, n2 = 0;
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                const std::int32_t d = dg[i];
+                link& l = links[i];
+                if (d == 2)
+                {
+                    ++n2;
+                    l.a = static_cast<std::int32_t>(indices[indptr[i]]);
+                    l.b = static_cast<std::int32_t>(indices[indptr[i] + 1]);
+                    l.e = indptr[i];
+                }
+                else
+                {
+                    ends += static_cast<std::size_t>(d);
+                    l.a = -1;
+                    l.b = -1;
+                    l.e = indptr[i];
+                }
+            }
+            // every path has two end entries, except isolated cycles (>= 3 nodes of degree 2)
+            const std::size_t cap_paths = ends / 2 + n2 / 3 + 1;
+            const std::size_t cap_idx = g.n_edges() / 2 + cap_paths + 1;
+            out.indptr.resize(cap_paths + 1);
+            out.indices.resize(cap_idx);
+            out.lengths.resize(cap_paths);
+            std::int64_t* optr = out.indptr.data();
+            std::int64_t* oidx = out.indices.data();
+            double* olen = out.lengths.data();
+            std::size_t np = 0, ni = 0;
+            optr[0] = 0;
+            std::vector<std::uint8_t> visited(g.n_edges(), 0);  // entries of nodes of degree != 2
+            std::vector<std::uint8_t> passed(n, 0);              // degree-2 nodes already on a path
+            std::uint8_t* vis = visited.data();
+            std::uint8_t* pas = passed.data();
+            const link* lk = links.get();
+            // Phase 1 (paths from nodes of degree != 2). The sequential rule "walk
+            // every start entry not yet marked as the far end of an earlier walk"
+            // keeps, for every path, the walk from its smaller end entry. Walks
+            // are independent chains of dependent loads, so B of them advance in
+            // lockstep (memory-level parallelism): a start entry is dispatched
+            // unless already marked; a finished walk from p that ends at entry
+            // q marks q and is kept iff q > p (if q < p, the walk from q was
+            // dispatched earlier and is the kept one). Pass 1 finds the kept
+            // walks in start order with their node counts and lengths; pass 2
+            // writes their nodes at prefix-sum offsets (again in lockstep).
+            struct rec
+            {
+                std::int64_t node, p, q, cnt;
+                double d;
+            };
+            std::vector<rec> recs;
+            recs.reserve(ends);
+            {
+                constexpr int B = 16;
+                struct cursor
+                {
+                    std::int64_t start, node, nb, cnt;
+                    double d;
+                    std::size_t r;
+                    bool active;
+                };
+                cursor cur[B];
+                std::size_t di = 0;       // dispatch: next node
+                std::int64_t dp = -1;     // dispatch: next entry of node di (-1: not started)
+                auto next_start = [&](std::int64_t& node, std::int64_t& p) {
+                    for (;;)
+                    {
+                        if (di >= n)
+                        {
+                            return false;
+                        }
+                        if (dp >= 0 && dp < indptr[di + 1])
+                        {
+                            const std::int64_t e = dp++;
+                            if (!vis[e])
+                            {
+                                vis[e] = 1;
+                                node = static_cast<std::int64_t>(di);
+                                p = e;
+                                return true;
+                            }
+                            continue;
+                        }
+                        if (dp >= 0)
+                        {
+                            ++di;
+                        }
+                        while (di < n && (dg[di] == 2 || dg[di] == 0))
+                        {
+                            ++di;
+                        }
+                        if (di >= n)
+                        {
+                            return false;
+                        }
+                        dp = indptr[di];
+                    }
+                };
+                auto dispatch = [&](cursor& c) {
+                    std::int64_t node = 0, p = 0;
+                    if (!next_start(node, p))
+                    {
+                        c.active = false;
+                        return;
+                    }
+                    c.active = true;
+                    c.start = node;
+                    c.node = node;
+                    c.nb = indices[p];
+                    c.cnt = 2;
+                    c.d = data[p];
+                    c.r = recs.size();
+                    recs.push_back({node, p, -1, 0, 0.0});
+                };
+                int n_active = 0;
+                for (auto& c : cur)
+                {
+                    dispatch(c);
+                    n_active += c.active ? 1 : 0;
+                }
+                while (n_active > 0)
+                {
+                    for (auto& c : cur)
+                    {
+                        if (!c.active)
+                        {
+                            continue;
+                        }
+                        const std::int64_t nb = c.nb;
+                        const link l = lk[nb];
+                        if (l.a >= 0)
+                        {
+                            pas[nb] = 1;
+                            const bool first = l.a != c.node;
+                            c.d += data[l.e + (first ? 0 : 1)];
+                            c.node = nb;
+                            c.nb = first ? l.a : l.b;
+                            ++c.cnt;
+                            continue;
+                        }
+                        // end node (degree != 2): the entry back to the previous node
+                        std::int64_t q = indptr[nb];
+                        while (indices[q] != c.node)
+                        {
+                            ++q;
+                        }
+                        vis[q] = 1;
+                        rec& r = recs[c.r];
+                        r.q = q;
+                        r.cnt = c.cnt;
+                        r.d = c.d;
+                        dispatch(c);
+                        if (!c.active)
+                        {
+                            --n_active;
+                        }
+                    }
+                }
+            }
+            // Pass 2: node lists of the kept walks.
+            {
+                std::size_t kept = 0;
+                for (const rec& r : recs)
+                {
+                    if (r.q > r.p)
+                    {
+                        recs[kept++] = r;
+                    }
+                }
+                recs.resize(kept);
+                for (const rec& r : recs)
+                {
+                    olen[np] = r.d;
+                    optr[np] = static_cast<std::int64_t>(ni);
+                    ni += static_cast<std::size_t>(r.cnt);
+                    ++np;
+                }
+                optr[np] = static_cast<std::int64_t>(ni);
+                constexpr int B = 16;
+                struct wcursor
+                {
+                    std::int64_t node, nb, left;
+                    std::int64_t* w;
+                };
+                wcursor cur[B];
+                std::size_t next = 0;
+                auto dispatch = [&](wcursor& c) {
+                    while (next < recs.size())
+                    {
+                        const rec& r = recs[next];
+                        std::int64_t* w = oidx + optr[next];
+                        ++next;
+                        w[0] = r.node;
+                        w[1] = indices[r.p];
+                        if (r.cnt > 2)
+                        {
+                            c.node = r.node;
+                            c.nb = w[1];
+                            c.left = r.cnt - 2;
+                            c.w = w + 2;
+                            return true;
+                        }
+                    }
+                    return false;
+                };
+                int n_active = 0;
+                bool active[B];
+                for (int k = 0; k < B; ++k)
+                {
+                    active[k] = dispatch(cur[k]);
+                    n_active += active[k] ? 1 : 0;
+                }
+                while (n_active > 0)
+                {
+                    for (int k = 0; k < B; ++k)
+                    {
+                        if (!active[k])
+                        {
+                            continue;
+                        }
+                        wcursor& c = cur[k];
+                        const link l = lk[c.nb];
+                        const std::int64_t nx = (l.a != c.node) ? l.a : l.b;
+                        c.node = c.nb;
+                        c.nb = nx;
+                        *c.w++ = nx;
+                        if (--c.left == 0)
+                        {
+                            active[k] = dispatch(c);
+                            if (!active[k])
+                            {
+                                --n_active;
+                            }
+                        }
+                    }
+                }
+            }
+            // Phase 2: isolated cycles (every node of degree 2), from their smallest
+            // node along its first entry, start node repeated at the end.
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                if (dg[i] != 2 || pas[i])
+                {
+                    continue;
+                }
+                pas[i] = 1;
+                const std::int64_t start = static_cast<std::int64_t>(i);
+                std::int64_t node = start;
+                std::int64_t p = indptr[i];
+                oidx[ni++] = node;
+                double d = data[p];
+                std::int64_t nb = indices[p];
+                for (;;)
+                {
+                    oidx[ni++] = nb;
+                    if (nb == start)
+                    {
+                        break;
+                    }
+                    const link l = lk[nb];
+                    pas[nb] = 1;
+                    const bool first = l.a != node;
+                    d += data[l.e + (first ? 0 : 1)];
+                    node = nb;
+                    nb = first ? l.a : l.b;
+                }
+                olen[np] = d;
+                optr[++np] = static_cast<std::int64_t>(ni);
+            }
+            out.indptr.resize(np + 1);
+            out.indices.resize(ni);
+            out.lengths.resize(np);
+        }
+
+        /**
          * Connected-component labels as scipy.sparse.csgraph.connected_components
          * (undirected): labels in order of each component's smallest node id,
          * isolated nodes get their own label.
