@@ -588,3 +588,57 @@ TEST_CASE("8-bit mask path (int32 sums, float32 estimate, exact fallback) equals
     check(big, {363, 363}, 0.2, std::nullopt, true, 1);   // prod(window) > 131071
     check(big, {361, 363}, 0.2, std::nullopt, true, 2);   // just below the limit
 }
+
+TEST_CASE("float64 fused mask decision equals image > t (NaN, inf, ties, narrow rows)", "[threshold][2d]")
+{
+    // The AVX2 one-pass decision (4 pixels per step, scalar tail) against the exact threshold
+    // array: widths 1..13 cover the tail, NaN / inf pixels poison windows, flat patches make
+    // ties (k = 0 gives x == t), huge and tiny magnitudes stress the bound.
+    std::mt19937 rng(23);
+    for (int trial = 0; trial < 30; ++trial)
+    {
+        const std::size_t rows = 1 + rng() % 20;
+        const std::size_t cols = 1 + static_cast<std::size_t>(trial) % 13;
+        xt::xarray<double> img = random_image({rows, cols}, 300 + static_cast<unsigned>(trial), -1, 2);
+        const double scale = (trial % 5 == 3) ? 1e150 : (trial % 5 == 4) ? 1e-150 : 1.0;
+        for (auto& v : img)
+        {
+            v *= scale;
+        }
+        if (trial % 3 == 0)
+        {
+            for (std::size_t i = 0; i < rows; ++i)
+            {
+                for (std::size_t j = 0; j < cols / 2; ++j)
+                {
+                    img(i, j) = 0.5 * scale;   // flat patch: ties with k = 0
+                }
+            }
+        }
+        if (trial % 4 == 1)
+        {
+            img(rng() % rows, rng() % cols) = std::nan("");
+        }
+        if (trial % 7 == 2)
+        {
+            img(rng() % rows, rng() % cols) = std::numeric_limits<double>::infinity();
+        }
+        const std::vector<std::size_t> win{1 + 2 * (rng() % 5), 1 + 2 * (rng() % 5)};
+        for (double k : {0.0, 0.2, -0.4})
+        {
+            for (bool sauvola : {true, false})
+            {
+                const auto t = sauvola ? xskan::threshold_sauvola(img, win, k, 0.8) : xskan::threshold_niblack(img, win, k);
+                const auto mask = sauvola ? xskan::threshold_sauvola_mask(img, win, k, 0.8, 1 + trial % 2)
+                                          : xskan::threshold_niblack_mask(img, win, k, 1 + trial % 2);
+                std::size_t bad = 0;
+                for (std::size_t i = 0; i < img.size(); ++i)
+                {
+                    bad += mask.data()[i] != (img.data()[i] > t.data()[i] ? 1 : 0);
+                }
+                INFO("trial " << trial << " k " << k << (sauvola ? " sauvola" : " niblack"));
+                CHECK(bad == 0);
+            }
+        }
+    }
+}
