@@ -52,6 +52,12 @@ namespace
             xskan_cli::swap_border_bands(g.data(), bands, true);
             CHECK(bitwise_equal(g, g_reflect));
         }
+        // row blocks on 3 threads
+        {
+            xt::xarray<F> g3 = xt::xarray<F>::from_shape({rows, cols});
+            xskan_cli::smooth_with_bands(image.data(), rows, cols, cols, sigma, g3.data(), bands, ws, 3);
+            CHECK(bitwise_equal(g3, g_reflect));
+        }
         // the same on a strided view of a wider image (the crop of the pipeline)
         {
             xt::xarray<T> wide = xt::zeros<T>({rows, cols + 5});

@@ -58,6 +58,13 @@ namespace xskan_cli
             stage_timer timer;
         };
 
+        /// Overlay buffers a worker reuses from one image to the next.
+        struct overlay_buffers
+        {
+            xt::xarray<std::uint8_t> rgb;
+            xskan::io::png_buffers png;
+        };
+
         /// The image to analyze after reading (2D) and its scale.
         struct loaded_image
         {
@@ -135,7 +142,7 @@ namespace xskan_cli
         template <class T, class Q>
         void measure_typed(const xt::xarray<T>& image, const xt::xarray<Q>& quality, const std::string& path,
                            double scale, const analyze_args& a, image_result& res, xskan::io::atomic_output* png_out,
-                           xskan::io::png_buffers& png_buf)
+                           overlay_buffers& ob)
         {
             stage_timer& tm = res.timer;
             const std::size_t rows = image.shape()[0], cols = image.shape()[1];
@@ -213,19 +220,19 @@ namespace xskan_cli
                     else if (c == "stdev_pixel_value") values[i] = table.stdev_pixel_value[i];
                     else values[i] = std::log2(table.branch_distance[i] / table.euclidean_distance[i]);
                 }
-                const auto rgb = make_overlay(image.data(), rows, cols, skel, branch_colors(values));
+                make_overlay(image.data(), rows, cols, skel, branch_colors(values), ob.rgb);
                 tm.lap("overlay");
                 xskan::io::png_write_options po;
                 po.compression_level = 1;
-                po.buffers = &png_buf;
+                po.buffers = &ob.png;
                 // written to the final name by write_png's own atomic rename; done last (see process_image)
-                xskan::io::write_png(png_out->temp_path(), rgb, po);
+                xskan::io::write_png(png_out->temp_path(), ob.rgb, po);
                 tm.lap("write_png");
             }
         }
 
         image_result process_image(const std::string& path, const std::string& out_stem, const analyze_args& a,
-                                   std::size_t threads, segment_buffers& wb, xskan::io::png_buffers& png_buf)
+                                   std::size_t threads, segment_buffers& wb, overlay_buffers& ob)
         {
             image_result res;
             stage_timer& tm = res.timer;
@@ -284,7 +291,7 @@ namespace xskan_cli
                         using Q = typename std::decay_t<decltype(q)>::value_type;
                         if constexpr (std::is_floating_point_v<Q>)
                         {
-                            measure_typed(img, q, path, li.scale, a, res, png.get(), png_buf);
+                            measure_typed(img, q, path, li.scale, a, res, png.get(), ob);
                         }
                     });
                     return 0;
@@ -477,7 +484,7 @@ namespace xskan_cli
         progress prog(n, a.quiet);
         auto worker = [&]() {
             auto wb = make_segment_buffers();
-            xskan::io::png_buffers png_buf;
+            overlay_buffers ob;
             for (;;)
             {
                 const std::size_t i = next.fetch_add(1);
@@ -485,7 +492,7 @@ namespace xskan_cli
                 const auto t0 = std::chrono::steady_clock::now();
                 try
                 {
-                    results[i] = process_image(a.inputs[i], stems[i], a, inner, *wb, png_buf);
+                    results[i] = process_image(a.inputs[i], stems[i], a, inner, *wb, ob);
                     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                     char buf[96];
                     std::snprintf(buf, sizeof buf, "%zu branches, %.3f s", results[i]->n_branches, dt);

@@ -27,6 +27,7 @@
 #include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
 
+#include <xskan/detail/parallel.hpp>
 #include <xskan/filters.hpp>
 
 namespace xskan_cli
@@ -59,6 +60,7 @@ namespace xskan_cli
     struct smoothing_workspace
     {
         xskan::gaussian_workspace gaussian;
+        std::vector<xskan::gaussian_workspace> helpers;  ///< one per extra thread
         std::vector<double> weights;
         std::vector<F> sub;  ///< one border sub-image
     };
@@ -71,10 +73,11 @@ namespace xskan_cli
      *        (2r + 3 wide: every band pixel sees only real samples or the true border).
      * @param image rows x cols, row-major with row stride `stride`
      * @param g rows x cols output (contiguous)
+     * @param threads the full-image Gaussian is split into row blocks on this many threads
      */
     template <class T, class F>
     void smooth_with_bands(const T* image, std::size_t rows, std::size_t cols, std::size_t stride, double sigma, F* g,
-                           border_bands<F>& bands, smoothing_workspace<F>& ws)
+                           border_bands<F>& bands, smoothing_workspace<F>& ws, std::size_t threads = 1)
     {
         const std::size_t r = gaussian_kernel_radius(sigma);
         const std::size_t b = r + 1, e = 2 * r + 3;
@@ -84,7 +87,20 @@ namespace xskan_cli
         auto smooth = [&](const T* in, std::size_t nr, std::size_t nc, F* out, xskan::mode m) {
             xskan::detail::gaussian_2d_rows(in, nr, nc, stride, out, nc, w, w, m, 0.0, false, gw);
         };
-        smooth(image, rows, cols, g, xskan::mode::reflect);
+        threads = std::max<std::size_t>(1, std::min(threads, rows / 16));  // blocks of >= 16 rows
+        if (threads <= 1)
+        {
+            smooth(image, rows, cols, g, xskan::mode::reflect);
+        }
+        else
+        {
+            ws.helpers.resize(threads - 1);
+            xskan::detail::parallel_for(threads, threads, [&](std::size_t t) {
+                auto& own = t == 0 ? gw : ws.helpers[t - 1];
+                xskan::detail::gaussian_2d_rows(image, rows, cols, stride, g, cols, w, w, xskan::mode::reflect, 0.0,
+                                                false, own, rows * t / threads, rows * (t + 1) / threads);
+            });
+        }
         bands.b = b;
         bands.rows = rows;
         bands.cols = cols;

@@ -75,14 +75,19 @@ namespace xskan_cli
     }
 
     /**
-     * @brief RGB overlay: `image` (2D) in gray, every pixel of path i painted with colors[i]
-     *        (paths in order, so a junction shared by several paths gets the last one's colour).
+     * @brief RGB overlay into `rgb` (resized only when the shape changes, so a worker reuses it):
+     *        `image` (2D) in gray, every pixel of path i painted with colors[i] (paths in order,
+     *        so a junction shared by several paths gets the last one's colour).
+     *        (A palette PNG would compress faster, but scikit-image reads it back as RGBA.)
      */
     template <class T>
-    xt::xarray<std::uint8_t> make_overlay(const T* image, std::size_t rows, std::size_t cols, const xskan::skeleton& skel,
-                                          const std::vector<rgb8>& colors)
+    void make_overlay(const T* image, std::size_t rows, std::size_t cols, const xskan::skeleton& skel,
+                      const std::vector<rgb8>& colors, xt::xarray<std::uint8_t>& rgb)
     {
-        xt::xarray<std::uint8_t> rgb = xt::xarray<std::uint8_t>::from_shape({rows, cols, std::size_t(3)});
+        if (rgb.dimension() != 3 || rgb.shape()[0] != rows || rgb.shape()[1] != cols || rgb.shape()[2] != 3)
+        {
+            rgb.resize({rows, cols, std::size_t(3)});
+        }
         std::uint8_t* o = rgb.data();
         const std::size_t n = rows * cols;
         for (std::size_t i = 0; i < n; ++i)
@@ -108,7 +113,6 @@ namespace xskan_cli
                 px[2] = colors[p].b;
             }
         }
-        return rgb;
     }
 }  // namespace xskan_cli
 

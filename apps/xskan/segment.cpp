@@ -90,7 +90,7 @@ namespace xskan_cli
                 auto& g = weighted_buffer();  // smoothed, then skeleton * shape_index in place
                 auto& bands = per_type(wb.bands_f32, wb.bands_f64);
                 smooth_with_bands(image.data(), rows, cols, cols, p.sigma, g.data(), bands,
-                                  per_type(wb.smooth_f32, wb.smooth_f64));
+                                  per_type(wb.smooth_f32, wb.smooth_f64), p.threads);
                 tm.lap("smooth");
                 swap_border_bands(g.data(), bands, false);  // g = gaussian(image, sigma, nearest)
                 threshold_on(g);

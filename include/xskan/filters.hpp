@@ -259,12 +259,16 @@ namespace xskan
          *        pass of the axis-0 pass of rows ext(i-r0 .. i+r0), each pass rounded to F
          *        as scipy stores it. Input: rows x cols samples, row i at in + i·in_stride;
          *        output row i at out + i·out_stride. Bitwise equal to scipy's separable passes.
+         *        Only output rows [row_begin, row_end) are computed (threads split the rows,
+         *        one workspace each).
          */
         template <class T, class F>
         void gaussian_2d_rows(const T* in, std::size_t rows, std::size_t cols, std::size_t in_stride, F* out,
                               std::size_t out_stride, const std::vector<double>& w0, const std::vector<double>& w1,
-                              mode m, double cval, bool preserve_range, gaussian_workspace& ws)
+                              mode m, double cval, bool preserve_range, gaussian_workspace& ws,
+                              std::size_t row_begin = 0, std::size_t row_end = static_cast<std::size_t>(-1))
         {
+            row_end = std::min(row_end, rows);
             const std::size_t r0 = (w0.size() - 1) / 2;
             const std::size_t r1 = (w1.size() - 1) / 2;
             gaussian_extend_map(ws.ext0, rows, r0, m);
@@ -284,7 +288,7 @@ namespace xskan
             if constexpr (!direct)
             {
                 use_ring = true;
-                for (std::size_t i = 0; i < rows && use_ring; ++i)
+                for (std::size_t i = row_begin; i < row_end && use_ring; ++i)
                 {
                     for (std::size_t k = 0; k <= 2 * r0; ++k)
                     {
@@ -349,7 +353,7 @@ namespace xskan
             {
                 ws.out_row.resize(cols);
             }
-            for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t i = row_begin; i < row_end; ++i)
             {
                 for (std::size_t k = 0; k <= 2 * r0; ++k)
                 {
