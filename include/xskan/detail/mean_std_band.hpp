@@ -35,6 +35,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "../integral_image.hpp"
 #include "../mode.hpp"
 #include "common.hpp"
@@ -372,6 +376,16 @@ namespace xskan
             void add_row(std::size_t padded_row, double* c1, double* c2, double* p, double* s) const
             {
                 const T* src = m_data + static_cast<std::size_t>(m_g.pad0[padded_row]) * m_g.row_size;
+#if defined(__AVX2__)
+                if constexpr (std::is_same<T, double>::value)
+                {
+                    if (m_g.ndim == 2)
+                    {
+                        add_row_2d(src, c1, c2);
+                        return;
+                    }
+                }
+#endif
                 gather_padded(src, p);
                 const std::size_t q = m_g.slice_size;
                 if (std::is_same<F, float>::value)
@@ -399,6 +413,45 @@ namespace xskan
                     c2[k] += s[k];
                 }
             }
+
+#if defined(__AVX2__)
+            // add_row for a 2-D float64 image in one pass: c1 += x, c2 += x·x with the
+            // product rounded on its own (no_fma), the reflected ends element by element.
+            void add_row_2d(const double* src, double* c1, double* c2) const
+            {
+                const std::size_t len = m_g.pshape[0];
+                const std::size_t n = m_g.shape[1];
+                const auto& pad = m_g.pad[0];
+                const std::size_t b = std::min(m_g.window[1] / 2 + 1, len);
+                const std::size_t mid_end = std::min(b + n, len);
+                auto one = [&](std::size_t j, double x) {
+                    const double sq = no_fma(x * x);
+                    c1[j] += x;
+                    c2[j] += sq;
+                };
+                for (std::size_t j = 0; j < b; ++j)
+                {
+                    one(j, src[pad[j]]);
+                }
+                std::size_t j = b;
+                const double* s = src - b;
+                for (; j + 4 <= mid_end; j += 4)
+                {
+                    const __m256d x = _mm256_loadu_pd(s + j);
+                    const __m256d sq = no_fma(_mm256_mul_pd(x, x));
+                    _mm256_storeu_pd(c1 + j, _mm256_add_pd(_mm256_loadu_pd(c1 + j), x));
+                    _mm256_storeu_pd(c2 + j, _mm256_add_pd(_mm256_loadu_pd(c2 + j), sq));
+                }
+                for (; j < mid_end; ++j)
+                {
+                    one(j, s[j]);
+                }
+                for (j = mid_end; j < len; ++j)
+                {
+                    one(j, src[pad[j]]);
+                }
+            }
+#endif
 
             // The padded slice of one input row, converted to F then to U (double, or int64 when exact).
             template <class U>
@@ -492,6 +545,17 @@ namespace xskan
             void combine(const double* it, const double* il, double* out) const
             {
                 const std::size_t k = m_g.ndim - 1;
+                if (k == 1)
+                {
+                    // corners (0,0)+, (0,w)-, (w,0)-, (w,w)+ in one pass, same order of additions
+                    const std::size_t n = m_g.shape[1];
+                    const std::size_t w = m_g.window[1];
+                    for (std::size_t j = 0; j < n; ++j)
+                    {
+                        out[j] = ((it[j] - it[j + w]) - il[j]) + il[j + w];
+                    }
+                    return;
+                }
                 const std::size_t n_last = (k == 0) ? 1 : m_g.shape[k];
                 const std::size_t lines = m_g.row_size / n_last;
                 std::vector<std::size_t> idx(k == 0 ? 0 : k - 1, 0);
