@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -623,6 +624,30 @@ TEST_CASE("skeletonize_3d matches the reference algorithm across 64-bit row word
                 REQUIRE(mismatches(xskan::skeletonize(m, opt), expected) == 0);
             }
         }
+    }
+}
+
+TEST_CASE("skeletonize thread team runs every index per phase, rethrows and stays usable", "[skeletonize]")
+{
+    for (std::size_t n : {1u, 2u, 3u})
+    {
+        xskan::detail::skel_team team(n);
+        REQUIRE(team.size() == n);
+        std::vector<int> hits(n, 0);
+        for (int phase = 0; phase < 200; ++phase)
+        {
+            team.run([&](std::size_t t) { hits[t] += 1; });
+        }
+        for (std::size_t t = 0; t < n; ++t)
+            CHECK(hits[t] == 200);
+        CHECK_THROWS_AS(team.run([&](std::size_t t) {
+            if (t + 1 == n)
+                throw std::runtime_error("task failed");
+        }),
+                        std::runtime_error);
+        team.run([&](std::size_t t) { hits[t] = -1; });
+        for (std::size_t t = 0; t < n; ++t)
+            CHECK(hits[t] == -1);
     }
 }
 

@@ -42,11 +42,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
-#include "parallel.hpp"
 #include "skeletonize_bits.hpp"
+#include "skeletonize_team.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define XSKAN_LEE_ALWAYS_INLINE __attribute__((always_inline))
@@ -592,6 +593,7 @@ namespace xskan
             };
 
             const int n_borders = flat ? 4 : 6;
+            std::unique_ptr<skel_team> team;  // started at the first parallel collection
             int unchanged = 0;
             while (unchanged < n_borders)
             {
@@ -606,7 +608,11 @@ namespace xskan
                     }
                     else
                     {
-                        parallel_for(nt, nt, [&](std::size_t t) {
+                        if (!team)
+                        {
+                            team.reset(new skel_team(nt));
+                        }
+                        team->run([&](std::size_t t) {
                             collect_dir(t, n_words * t / nt, n_words * (t + 1) / nt, j);
                         });
                     }

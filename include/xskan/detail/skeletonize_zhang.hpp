@@ -27,10 +27,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
-#include "parallel.hpp"
 #include "skeletonize_bits.hpp"
+#include "skeletonize_team.hpp"
 
 namespace xskan
 {
@@ -272,6 +273,7 @@ namespace xskan
                 }
             };
 
+            std::unique_ptr<skel_team> team;  // started at the first parallel pass
             bool removed_in_iteration = true;
             while (removed_in_iteration)
             {
@@ -295,8 +297,12 @@ namespace xskan
                     }
                     else
                     {
+                        if (!team)
+                        {
+                            team.reset(new skel_team(nt));
+                        }
                         std::vector<std::size_t> counts(nt, 0);
-                        parallel_for(nt, nt, [&](std::size_t t) {
+                        team->run([&](std::size_t t) {
                             const std::size_t r0 = 1 + inner_rows * t / nt;
                             const std::size_t r1 = 1 + inner_rows * (t + 1) / nt;
                             counts[t] = evaluate_rows(r0, r1, pass_type);
@@ -307,7 +313,7 @@ namespace xskan
                         }
                         if (removed)
                         {
-                            parallel_for(nt, nt, [&](std::size_t t) {
+                            team->run([&](std::size_t t) {
                                 const std::size_t r0 = 1 + inner_rows * t / nt;
                                 const std::size_t r1 = 1 + inner_rows * (t + 1) / nt;
                                 update_rows(r0, r1);
