@@ -243,8 +243,8 @@ namespace xskan
                     const __m256d mm = _mm256_mul_pd(mj, mj);
                     const __m256d dvv = _mm256_sub_pd(g, mm);
                     // d < 0 ? 0 : d (NaN stays NaN)
-                    const __m256d v = _mm256_blendv_pd(dvv, zero, _mm256_cmp_pd(dvv, zero, _CMP_LT_OQ));
-                    const __m256d sj = _mm256_sqrt_pd(v);
+                    const __m256d vc = _mm256_blendv_pd(dvv, zero, _mm256_cmp_pd(dvv, zero, _CMP_LT_OQ));
+                    const __m256d sj = _mm256_sqrt_pd(vc);
                     const __m256d am = _mm256_andnot_pd(sign, mj);
                     const __m256d dv = _mm256_mul_pd(c_dv, _mm256_add_pd(_mm256_andnot_pd(sign, g), mm));
                     __m256d t;
