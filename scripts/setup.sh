@@ -3,7 +3,7 @@
 # Run as root on a fresh machine; does nothing when everything is present.
 set -euo pipefail
 PKGS=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev catch2 libbenchmark-dev
-      libtiff-dev libpng-dev libcli11-dev)
+      libtiff-dev libdeflate-dev libpng-dev libcli11-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
