@@ -369,6 +369,36 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
           "[2d][3d][fast]")
 {
     std::uint32_t seed = 501;
+    for (int rep = 0; rep < 12; ++rep)
+    {
+        // long paths and cycles (thin random walks): the interleaved tracing's home ground
+        const auto img = rep % 2 ? xskan_test::random_walk_skeleton({60, 70}, 1 + rep, 200, seed++)
+                                 : xskan_test::random_walk_skeleton({14, 15, 16}, 1 + rep, 150, seed++);
+        const skeleton sk(img);
+        xskan::detail::traced_paths ref, inter;
+        xskan::detail::trace_paths(sk.graph(), sk.degrees(), ref);
+        xskan::detail::trace_paths_fast(sk.graph(), sk.degrees(), inter, 1);
+        REQUIRE(inter.indptr == ref.indptr);
+        REQUIRE(inter.indices == ref.indices);
+        REQUIRE(inter.lengths == ref.lengths);
+        REQUIRE(sk.paths_indices() == ref.indices);
+    }
+    // rings (isolated cycles) next to open paths
+    {
+        xt::xarray<std::uint8_t> img = xt::zeros<std::uint8_t>({std::size_t(12), std::size_t(30)});
+        for (std::size_t c = 2; c < 9; ++c) { img(1, c) = 1; img(7, c) = 1; }
+        for (std::size_t r = 2; r < 7; ++r) { img(r, 1) = 1; img(r, 9) = 1; }
+        for (std::size_t c = 12; c < 29; ++c) img(5, c) = 1;
+        img(11, 0) = 1;
+        const skeleton sk(img);
+        xskan::detail::traced_paths ref, inter;
+        xskan::detail::trace_paths(sk.graph(), sk.degrees(), ref);
+        xskan::detail::trace_paths_fast(sk.graph(), sk.degrees(), inter, 1);
+        REQUIRE(ref.lengths.size() == 2);
+        REQUIRE(inter.indptr == ref.indptr);
+        REQUIRE(inter.indices == ref.indices);
+        REQUIRE(inter.lengths == ref.lengths);
+    }
     for (const auto& shape : std::vector<std::vector<std::size_t>>{{1, 1}, {3, 3}, {23, 37}, {64, 50}, {2, 2, 2}, {9, 10, 11}})
     {
         for (int rep = 0; rep < 8; ++rep)
@@ -382,6 +412,11 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
             REQUIRE(sk.paths_indptr() == ref.indptr);
             REQUIRE(sk.paths_indices() == ref.indices);
             REQUIRE(sk.path_lengths() == ref.lengths);
+            xskan::detail::traced_paths inter;  // interleaved walks forced (auto picks them for long paths only)
+            xskan::detail::trace_paths_fast(sk.graph(), sk.degrees(), inter, 1);
+            REQUIRE(inter.indptr == ref.indptr);
+            REQUIRE(inter.indices == ref.indices);
+            REQUIRE(inter.lengths == ref.lengths);
             REQUIRE(sk.skeleton_ids() == xskan::detail::connected_component_labels(sk.graph()));
             // constant values (1 and 255): the shortcut equals numpy's summation
             for (const std::uint8_t v : {std::uint8_t(1), std::uint8_t(255)})

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
@@ -30,9 +31,30 @@ namespace xskan
 {
     namespace detail
     {
+#if defined(__GNUC__) || defined(__clang__)
         inline int fast_popcount(std::uint32_t x) noexcept { return __builtin_popcount(x); }
-        inline int fast_ctz(std::uint32_t x) noexcept { return __builtin_ctz(x); }
-        inline int fast_ctz64(std::uint64_t x) noexcept { return __builtin_ctzll(x); }
+        inline int fast_ctz(std::uint32_t x) noexcept { return __builtin_ctz(x); }  // x != 0
+        inline int fast_ctz64(std::uint64_t x) noexcept { return __builtin_ctzll(x); }  // x != 0
+#else
+        inline int fast_popcount(std::uint32_t x) noexcept
+        {
+            int n = 0;
+            for (; x; x &= x - 1) ++n;
+            return n;
+        }
+        inline int fast_ctz(std::uint32_t x) noexcept
+        {
+            int n = 0;
+            for (; !(x & 1u); x >>= 1) ++n;
+            return n;
+        }
+        inline int fast_ctz64(std::uint64_t x) noexcept
+        {
+            int n = 0;
+            for (; !(x & 1u); x >>= 1) ++n;
+            return n;
+        }
+#endif
 
         /// Outputs of the fast pixel-graph builder.
         struct fast_graph_out
@@ -55,7 +77,29 @@ namespace xskan
                 std::int64_t c = 0;
                 if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
                 {
-                    c = count_nonzero_bytes(reinterpret_cast<const unsigned char*>(p), plane_size);
+                    // blocks of 255 x 32 bytes with byte counters (vectorises to compares + adds)
+                    const auto* b = reinterpret_cast<const unsigned char*>(p);
+                    std::size_t k = 0;
+                    constexpr std::size_t blk = 32 * 255;
+                    for (; k + blk <= plane_size; k += blk)
+                    {
+                        unsigned char acc[32] = {};
+                        for (std::size_t r = 0; r < 255; ++r)
+                        {
+                            for (std::size_t l = 0; l < 32; ++l)
+                            {
+                                acc[l] = static_cast<unsigned char>(acc[l] + (b[k + r * 32 + l] != 0 ? 1 : 0));
+                            }
+                        }
+                        for (std::size_t l = 0; l < 32; ++l)
+                        {
+                            c += acc[l];
+                        }
+                    }
+                    for (; k < plane_size; ++k)
+                    {
+                        c += b[k] != 0 ? 1 : 0;
+                    }
                 }
                 else
                 {
@@ -180,29 +224,46 @@ namespace xskan
             std::vector<std::uint8_t> mring(4 * PS, 0);
             std::unique_ptr<std::int32_t[]> iring(new std::int32_t[3 * PS]);
             const std::uint8_t* zero_plane = mring.data() + 3 * PS;
-            bool dirty[3] = {false, false, false};
+            std::vector<std::uint8_t> row_dirty(3 * H, 0);  // ring row holds non-zero bytes
 
             auto load = [&](std::size_t q) {
                 const std::size_t slot = q % 3;
                 std::uint8_t* m = mring.data() + slot * PS;
                 std::int32_t* ids = iring.get() + slot * PS;
                 const std::int64_t b = plane_start[q];
-                if (b == plane_start[q + 1])
-                {
-                    if (dirty[slot])
-                    {
-                        std::memset(m, 0, PS);
-                        dirty[slot] = false;
-                    }
-                    return;
-                }
-                dirty[slot] = true;
+                const bool empty = b == plane_start[q + 1];
                 auto id = static_cast<std::int32_t>(b);
                 for (std::size_t y = 0; y < H; ++y)
                 {
                     const T* src = data + (q * H + y) * W;
                     const std::size_t row_off = (NDIM == 3 ? (y + 1) * PW : 0) + 1;
                     std::uint8_t* row = m + row_off;
+                    std::uint8_t& rd = row_dirty[slot * H + y];
+                    bool any = !empty;
+                    if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
+                    {
+                        if (any)
+                        {
+                            // skip empty rows (3-D skeletons are sparse): OR of the row's bytes
+                            const auto* sb = reinterpret_cast<const unsigned char*>(src);
+                            unsigned char acc = 0;
+                            for (std::size_t c = 0; c < W; ++c)
+                            {
+                                acc = static_cast<unsigned char>(acc | sb[c]);
+                            }
+                            any = acc != 0;
+                        }
+                    }
+                    if (!any)
+                    {
+                        if (rd)
+                        {
+                            std::memset(row, 0, W);
+                            rd = 0;
+                        }
+                        continue;
+                    }
+                    rd = 1;
                     if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
                     {
                         std::memcpy(row, src, W);
@@ -496,10 +557,10 @@ namespace xskan
             g.indptr.resize(N + 1);
             std::int64_t* indptr = g.indptr.data();
             const std::size_t total = raw_n - 2 * n_drop;
-            g.indices.clear();
-            g.data.clear();
-            g.indices.reserve(total);
-            g.data.reserve(total);
+            g.indices.resize(total);
+            g.data.resize(total);
+            std::int64_t* gi = g.indices.data();
+            double* gd = g.data.data();
             {
                 std::size_t w = 0;
                 for (std::size_t i = 0; i < N; ++i)
@@ -515,16 +576,10 @@ namespace xskan
                             continue;
                         }
                         const int k = fast_ctz(m);
-                        g.indices.push_back(j);
-                        if (value_is_height)
-                        {
-                            g.data.push_back(
-                                std::hypot(height_difference(vptr[i], vptr[static_cast<std::size_t>(j)], kind), dist[k]));
-                        }
-                        else
-                        {
-                            g.data.push_back(dist[k]);
-                        }
+                        gi[w] = j;
+                        gd[w] = value_is_height
+                                    ? std::hypot(height_difference(vptr[i], vptr[static_cast<std::size_t>(j)], kind), dist[k])
+                                    : dist[k];
                         ++w;
                     }
                 }

@@ -835,19 +835,36 @@ namespace xskan
 
         /**
          * Same result as trace_paths, faster: the walk through degree-2 nodes
-         * follows a compact per-node link table (both neighbours and the CSR
-         * position of the first, 16 bytes, one load per step); visited entries
+         * follows a compact per-node link table (both neighbours and both
+         * edge weights, one cache line per step); visited entries
          * are only searched for at path ends (nodes of degree != 2); outputs
          * are written into pre-sized buffers (no per-path allocation).
-         * Falls back to trace_paths for graphs with >= 2^31 nodes.
+         * mode 0: automatic (trace_paths for short average paths and for
+         * graphs with >= 2^31 nodes), 1: always interleaved, 2: always trace_paths.
          */
-        inline void trace_paths_fast(const csr_graph& g, const std::vector<std::int32_t>& deg, traced_paths& out)
+        inline void trace_paths_fast(const csr_graph& g, const std::vector<std::int32_t>& deg, traced_paths& out,
+                                     int mode = 0)
         {
             const std::size_t n = g.n_nodes();
-            if (n >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+            if (n >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()) || mode == 2)
             {
                 trace_paths(g, deg, out);
                 return;
+            }
+            if (mode == 0)
+            {
+                // Short paths (noisy skeletons, < 8 edges per path on average): the
+                // sequential walk keeps better locality than interleaved walks.
+                std::size_t ends = 0;
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    ends += deg[i] != 2 ? static_cast<std::size_t>(deg[i]) : 0;
+                }
+                if (g.n_edges() < 8 * ends)
+                {
+                    trace_paths(g, deg, out);
+                    return;
+                }
             }
             const std::int64_t* indptr = g.indptr.data();
             const std::int64_t* indices = g.indices.data();
@@ -856,7 +873,7 @@ namespace xskan
             struct link
             {
                 std::int32_t a, b;  // both neighbours of a degree-2 node; a = -1 otherwise
-                std::int64_t e;     // CSR position of a
+                double wa, wb;      // weights of the edges to a and b
             };
             std::unique_ptr<link[]> links(new link[n + 1]);
             std::size_t ends = 0, n2 = 0;
@@ -869,14 +886,16 @@ namespace xskan
                     ++n2;
                     l.a = static_cast<std::int32_t>(indices[indptr[i]]);
                     l.b = static_cast<std::int32_t>(indices[indptr[i] + 1]);
-                    l.e = indptr[i];
+                    l.wa = data[indptr[i]];
+                    l.wb = data[indptr[i] + 1];
                 }
                 else
                 {
                     ends += static_cast<std::size_t>(d);
                     l.a = -1;
                     l.b = -1;
-                    l.e = indptr[i];
+                    l.wa = 0.0;
+                    l.wb = 0.0;
                 }
             }
             // every path has two end entries, except isolated cycles (>= 3 nodes of degree 2)
@@ -902,16 +921,18 @@ namespace xskan
             // lockstep (memory-level parallelism): a start entry is dispatched
             // unless already marked; a finished walk from p that ends at entry
             // q marks q and is kept iff q > p (if q < p, the walk from q was
-            // dispatched earlier and is the kept one). Pass 1 finds the kept
-            // walks in start order with their node counts and lengths; pass 2
-            // writes their nodes at prefix-sum offsets (again in lockstep).
+            // dispatched earlier and is the kept one). Kept walks are staged in
+            // completion order, then gathered in start order.
             struct rec
             {
                 std::int64_t node, p, q, cnt;
                 double d;
+                std::size_t off;  // position of the node list in `staging`
             };
             std::vector<rec> recs;
             recs.reserve(ends);
+            std::vector<std::int64_t> staging;  // node lists of kept walks, in completion order
+            staging.reserve(cap_idx);
             {
                 constexpr int B = 16;
                 struct cursor
@@ -920,6 +941,7 @@ namespace xskan
                     double d;
                     std::size_t r;
                     bool active;
+                    std::vector<std::int64_t> buf;
                 };
                 cursor cur[B];
                 std::size_t di = 0;       // dispatch: next node
@@ -972,7 +994,10 @@ namespace xskan
                     c.cnt = 2;
                     c.d = data[p];
                     c.r = recs.size();
-                    recs.push_back({node, p, -1, 0, 0.0});
+                    c.buf.clear();
+                    c.buf.push_back(node);
+                    c.buf.push_back(c.nb);
+                    recs.push_back({node, p, -1, 0, 0.0, 0});
                 };
                 int n_active = 0;
                 for (auto& c : cur)
@@ -994,9 +1019,10 @@ namespace xskan
                         {
                             pas[nb] = 1;
                             const bool first = l.a != c.node;
-                            c.d += data[l.e + (first ? 0 : 1)];
+                            c.d += first ? l.wa : l.wb;
                             c.node = nb;
                             c.nb = first ? l.a : l.b;
+                            c.buf.push_back(c.nb);
                             ++c.cnt;
                             continue;
                         }
@@ -1011,6 +1037,11 @@ namespace xskan
                         r.q = q;
                         r.cnt = c.cnt;
                         r.d = c.d;
+                        if (q > r.p)
+                        {
+                            r.off = staging.size();
+                            staging.insert(staging.end(), c.buf.begin(), c.buf.end());
+                        }
                         dispatch(c);
                         if (!c.active)
                         {
@@ -1019,84 +1050,19 @@ namespace xskan
                     }
                 }
             }
-            // Pass 2: node lists of the kept walks.
+            // Kept walks in start order: gather their node lists.
+            for (const rec& r : recs)
             {
-                std::size_t kept = 0;
-                for (const rec& r : recs)
-                {
-                    if (r.q > r.p)
-                    {
-                        recs[kept++] = r;
-                    }
-                }
-                recs.resize(kept);
-                for (const rec& r : recs)
+                if (r.q > r.p)
                 {
                     olen[np] = r.d;
                     optr[np] = static_cast<std::int64_t>(ni);
+                    std::memcpy(oidx + ni, staging.data() + r.off, static_cast<std::size_t>(r.cnt) * sizeof(std::int64_t));
                     ni += static_cast<std::size_t>(r.cnt);
                     ++np;
                 }
-                optr[np] = static_cast<std::int64_t>(ni);
-                constexpr int B = 16;
-                struct wcursor
-                {
-                    std::int64_t node, nb, left;
-                    std::int64_t* w;
-                };
-                wcursor cur[B];
-                std::size_t next = 0;
-                auto dispatch = [&](wcursor& c) {
-                    while (next < recs.size())
-                    {
-                        const rec& r = recs[next];
-                        std::int64_t* w = oidx + optr[next];
-                        ++next;
-                        w[0] = r.node;
-                        w[1] = indices[r.p];
-                        if (r.cnt > 2)
-                        {
-                            c.node = r.node;
-                            c.nb = w[1];
-                            c.left = r.cnt - 2;
-                            c.w = w + 2;
-                            return true;
-                        }
-                    }
-                    return false;
-                };
-                int n_active = 0;
-                bool active[B];
-                for (int k = 0; k < B; ++k)
-                {
-                    active[k] = dispatch(cur[k]);
-                    n_active += active[k] ? 1 : 0;
-                }
-                while (n_active > 0)
-                {
-                    for (int k = 0; k < B; ++k)
-                    {
-                        if (!active[k])
-                        {
-                            continue;
-                        }
-                        wcursor& c = cur[k];
-                        const link l = lk[c.nb];
-                        const std::int64_t nx = (l.a != c.node) ? l.a : l.b;
-                        c.node = c.nb;
-                        c.nb = nx;
-                        *c.w++ = nx;
-                        if (--c.left == 0)
-                        {
-                            active[k] = dispatch(c);
-                            if (!active[k])
-                            {
-                                --n_active;
-                            }
-                        }
-                    }
-                }
             }
+            optr[np] = static_cast<std::int64_t>(ni);
             // Phase 2: isolated cycles (every node of degree 2), from their smallest
             // node along its first entry, start node repeated at the end.
             for (std::size_t i = 0; i < n; ++i)
@@ -1122,7 +1088,7 @@ namespace xskan
                     const link l = lk[nb];
                     pas[nb] = 1;
                     const bool first = l.a != node;
-                    d += data[l.e + (first ? 0 : 1)];
+                    d += first ? l.wa : l.wb;
                     node = nb;
                     nb = first ? l.a : l.b;
                 }
