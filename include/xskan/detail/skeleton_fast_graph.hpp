@@ -77,14 +77,14 @@ namespace xskan
                 std::int64_t c = 0;
                 if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
                 {
-                    // blocks of 255 x 32 bytes with byte counters (vectorises to compares + adds)
+                    // blocks of up to 255 x 32 bytes with byte counters (vectorises to compares + adds)
                     const auto* b = reinterpret_cast<const unsigned char*>(p);
                     std::size_t k = 0;
-                    constexpr std::size_t blk = 32 * 255;
-                    for (; k + blk <= plane_size; k += blk)
+                    while (k + 32 <= plane_size)
                     {
+                        const std::size_t m = std::min<std::size_t>(255, (plane_size - k) / 32);
                         unsigned char acc[32] = {};
-                        for (std::size_t r = 0; r < 255; ++r)
+                        for (std::size_t r = 0; r < m; ++r)
                         {
                             for (std::size_t l = 0; l < 32; ++l)
                             {
@@ -95,6 +95,7 @@ namespace xskan
                         {
                             c += acc[l];
                         }
+                        k += m * 32;
                     }
                     for (; k < plane_size; ++k)
                     {
