@@ -128,6 +128,8 @@ TEST_CASE("image_summary: skan golden skeleton.tif", "[image_stats][golden][2d]"
     // bool and float inputs give the same answer
     xt::xarray<bool> b = xt::not_equal(img, std::uint8_t(0));
     check_summary_against(xskan::image_summary(b, 1.0), t);
+    const xskan::skeleton skel(img);
+    check_summary_against(xskan::image_summary(img, skel, 1.0), t);
 }
 
 TEST_CASE("image_summary: skan golden retic (spacing 1.07917)", "[image_stats][golden][2d]")
@@ -139,6 +141,10 @@ TEST_CASE("image_summary: skan golden retic (spacing 1.07917)", "[image_stats][g
     CHECK(xskan::mesh_sizes(img) == read_mesh_sizes(xskan_test::golden(dir + "mesh_sizes.csv")));
     const auto t = xskan_test::read_csv(xskan_test::golden(dir + "image_summary.csv"));
     check_summary_against(xskan::image_summary(img, t.num(0, "scale")), t);
+    xskan::skeleton_options ko;
+    ko.spacing = {t.num(0, "scale")};
+    const xskan::skeleton skel(img, ko);
+    check_summary_against(xskan::image_summary(img, skel, t.num(0, "scale")), t);
 }
 
 TEST_CASE("image_summary: pipeline per-image table (inf1, scale in metres)", "[image_stats][golden][2d]")
@@ -149,6 +155,11 @@ TEST_CASE("image_summary: pipeline per-image table (inf1, scale in metres)", "[i
     const auto t = xskan_test::read_csv(xskan_test::golden("G_pipeline/inf1/image_stats.csv"));
     // the weighted skeleton (skeleton * shape_index) has the same support, so the same summary
     check_summary_against(xskan::image_summary(img, t.num(0, "scale")), t);
+    // reusing the pipeline's skeleton graph
+    xskan::skeleton_options ko;
+    ko.spacing = {t.num(0, "scale")};
+    const xskan::skeleton skel(img, ko);
+    check_summary_against(xskan::image_summary(img, skel, t.num(0, "scale")), t);
 }
 
 TEST_CASE("image_summary: transposed view equals the transposed copy", "[image_stats][2d]")
@@ -210,4 +221,68 @@ TEST_CASE("image_stats: bad input", "[image_stats]")
     CHECK_THROWS_AS(xskan::image_summary(ok, std::nan("")), std::invalid_argument);
     CHECK_THROWS_AS(xskan::image_summary(ok, INFINITY), std::invalid_argument);
     CHECK_NOTHROW(xskan::image_summary(ok, 1e-9));
+}
+
+namespace
+{
+    bool same_summary(const xskan::image_summary_result& a, const xskan::image_summary_result& b)
+    {
+        auto eq = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+        return a.scale == b.scale && a.number_of_junctions == b.number_of_junctions && eq(a.area, b.area) &&
+               eq(a.junctions_per_unit_area, b.junctions_per_unit_area) &&
+               eq(a.average_mesh_area, b.average_mesh_area) && eq(a.median_mesh_area, b.median_mesh_area) &&
+               eq(a.mesh_area_standard_deviation, b.mesh_area_standard_deviation) &&
+               a.number_of_disjoint_skeletons == b.number_of_disjoint_skeletons;
+    }
+
+    std::uint32_t lcg(std::uint32_t& s)
+    {
+        s = s * 1664525u + 1013904223u;
+        return s >> 8;
+    }
+}  // namespace
+
+TEST_CASE("image_summary(image, skeleton, spacing) equals image_summary(image, spacing)", "[image_stats][2d]")
+{
+    std::uint32_t seed = 12345u;
+    const std::vector<std::pair<std::size_t, std::size_t>> shapes = {
+        {1, 1}, {1, 7}, {9, 1}, {2, 2}, {3, 5}, {8, 8}, {17, 13}, {40, 31}, {64, 65}};
+    for (const auto& sh : shapes)
+    {
+        for (std::uint32_t density : {0u, 10u, 35u, 55u, 80u, 100u})
+        {
+            for (int rep = 0; rep < 3; ++rep)
+            {
+                xt::xarray<double> img = xt::zeros<double>({sh.first, sh.second});
+                for (auto& v : img)
+                {
+                    if (lcg(seed) % 100 < density)
+                    {
+                        v = 0.25 + static_cast<double>(lcg(seed) % 7);
+                    }
+                }
+                const double spacing = rep == 2 ? 1.07917e-9 : 1.0 + rep;
+                xskan::skeleton_options ko;
+                ko.spacing = {spacing};
+                const xskan::skeleton skel(img, ko);
+                const auto ref = xskan::image_summary(img, spacing);
+                const auto got = xskan::image_summary(img, skel, spacing);
+                INFO(sh.first << "x" << sh.second << " density " << density << " rep " << rep);
+                CHECK(same_summary(ref, got));
+            }
+        }
+    }
+}
+
+TEST_CASE("image_summary(image, skeleton, spacing): mismatched skeleton throws", "[image_stats][2d]")
+{
+    xt::xarray<int> img = {{0, 1, 0}, {1, 1, 1}, {0, 1, 0}};
+    const xskan::skeleton skel(img);
+    CHECK_NOTHROW(xskan::image_summary(img, skel, 1.0));
+    CHECK_THROWS_AS(xskan::image_summary(img, skel, 2.0), std::invalid_argument);  // spacing
+    xt::xarray<int> other = {{0, 1, 0}, {1, 1, 1}, {0, 0, 0}};
+    CHECK_THROWS_AS(xskan::image_summary(other, skel, 1.0), std::invalid_argument);  // node count
+    xt::xarray<int> wide = {{0, 1, 0, 0}, {1, 1, 1, 0}, {0, 1, 0, 0}};
+    CHECK_THROWS_AS(xskan::image_summary(wide, skel, 1.0), std::invalid_argument);  // shape
+    CHECK_THROWS_AS(xskan::image_summary(img, skel, 0.0), std::invalid_argument);
 }

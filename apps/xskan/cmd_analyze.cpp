@@ -152,7 +152,7 @@ namespace xskan_cli
             const xskan::skeleton skel(quality, ko);
             tm.lap("graph");
             const auto table = xskan::summarize(skel);
-            const auto stats = xskan::image_summary(quality, scale);
+            const auto stats = xskan::image_summary(quality, skel, scale);
             tm.lap("summary");
 
             // 4. tables as text: skan's columns + squiggle, scale, filename; mean_pixel_value -> mean_shape_index
