@@ -286,3 +286,54 @@ TEST_CASE("image_summary(image, skeleton, spacing): mismatched skeleton throws",
     CHECK_THROWS_AS(xskan::image_summary(wide, skel, 1.0), std::invalid_argument);  // shape
     CHECK_THROWS_AS(xskan::image_summary(img, skel, 0.0), std::invalid_argument);
 }
+
+TEST_CASE("mesh_sizes: one-pass labelling equals the full label image + bincount reference", "[image_stats][2d]")
+{
+    std::uint32_t seed = 777u;
+    const std::vector<std::pair<std::size_t, std::size_t>> shapes = {
+        {1, 1}, {1, 2}, {1, 9}, {2, 1}, {9, 1}, {2, 2}, {3, 3}, {4, 7}, {7, 4}, {16, 16}, {33, 50}, {101, 87}};
+    for (const auto& sh : shapes)
+    {
+        const std::size_t rows = sh.first, cols = sh.second;
+        for (std::uint32_t density : {0u, 5u, 20u, 40u, 50u, 60u, 80u, 95u, 100u})
+        {
+            for (int rep = 0; rep < 4; ++rep)
+            {
+                std::vector<std::uint8_t> fg(rows * cols);
+                for (auto& v : fg)
+                {
+                    v = lcg(seed) % 100 < density ? 1 : 0;
+                }
+                if (rep == 3 && rows > 2 && cols > 2)
+                {
+                    // a skeleton frame on the border (label 0 dropped, inner meshes kept)
+                    for (std::size_t c = 0; c < cols; ++c)
+                    {
+                        fg[c] = fg[(rows - 1) * cols + c] = 1;
+                    }
+                    for (std::size_t r = 0; r < rows; ++r)
+                    {
+                        fg[r * cols] = fg[r * cols + cols - 1] = 1;
+                    }
+                }
+                if (rep == 2 && rows > 2 && cols > 2)
+                {
+                    // clear border (label 0 kept when there is a skeleton)
+                    for (std::size_t c = 0; c < cols; ++c)
+                    {
+                        fg[c] = fg[(rows - 1) * cols + c] = 0;
+                    }
+                    for (std::size_t r = 0; r < rows; ++r)
+                    {
+                        fg[r * cols] = fg[r * cols + cols - 1] = 0;
+                    }
+                }
+                std::vector<std::uint8_t> spaces;
+                std::vector<std::int32_t> labels;
+                const auto ref = xskan::detail::mesh_sizes_from_mask(fg.data(), rows, cols, spaces, labels);
+                INFO(rows << "x" << cols << " density " << density << " rep " << rep);
+                CHECK(xskan::detail::mesh_sizes_one_pass(fg.data(), rows, cols) == ref);
+            }
+        }
+    }
+}

@@ -69,6 +69,7 @@ namespace xskan
         }
 
         /// Mesh sizes from a contiguous 2-D foreground mask (1 = skeleton). `labels` is scratch.
+        /// Straightforward reference (full label image + bincount); mesh_sizes_one_pass() is used.
         inline std::vector<std::int64_t> mesh_sizes_from_mask(const std::uint8_t* fg, std::size_t rows,
                                                               std::size_t cols, std::vector<std::uint8_t>& spaces,
                                                               std::vector<std::int32_t>& labels)
@@ -109,6 +110,142 @@ namespace xskan
                 }
             }
             return out;
+        }
+
+        /**
+         * Same result as mesh_sizes_from_mask() in one pass and O(cols) memory: 4-connected
+         * union-find over the background with two int32 row buffers, pixel counts per
+         * provisional label accumulated while labelling, border labels recorded on the fly.
+         * Provisional labels are created in raster order and every root is the smallest
+         * label of its set, so increasing roots = scipy's final label order.
+         */
+        inline std::vector<std::int64_t> mesh_sizes_one_pass(const std::uint8_t* fg, std::size_t rows,
+                                                             std::size_t cols)
+        {
+            using P = std::int32_t;
+            std::vector<P> parent(1, 0);
+            std::vector<std::int64_t> count(1, 0);
+            std::vector<P> border;  // provisional labels of background pixels on the border
+            std::vector<P> row_a(cols, 0), row_b(cols, 0);
+            P* up = nullptr;
+            P* out = row_a.data();
+            bool fg_on_border = false;
+            std::int64_t n_fg = 0;
+            P next = 0;
+            auto merge = [&](P best, P l) -> P {
+                const P r = label_find(parent, l);
+                if (r == best)
+                {
+                    return r;
+                }
+                if (r < best)
+                {
+                    parent[static_cast<std::size_t>(best)] = r;
+                    return r;
+                }
+                parent[static_cast<std::size_t>(r)] = best;
+                return best;
+            };
+            for (std::size_t r = 0; r < rows; ++r)
+            {
+                const std::uint8_t* m = fg + r * cols;
+                const bool edge_row = r == 0 || r + 1 == rows;
+                P prev = 0;
+                for (std::size_t c = 0; c < cols; ++c)
+                {
+                    if (m[c])
+                    {
+                        out[c] = 0;
+                        prev = 0;
+                        ++n_fg;
+                        continue;
+                    }
+                    P best = prev;
+                    const P u = up ? up[c] : 0;
+                    if (u != 0)
+                    {
+                        if (best == 0)
+                        {
+                            best = label_find(parent, u);
+                        }
+                        else if (u != up[c - 1])  // up[c - 1] (if background) is already in prev's set
+                        {
+                            best = merge(best, u);
+                        }
+                    }
+                    if (best == 0)
+                    {
+                        if (next == std::numeric_limits<P>::max())
+                        {
+                            throw std::overflow_error("xskan::mesh_sizes: too many provisional labels");
+                        }
+                        ++next;
+                        parent.push_back(next);
+                        count.push_back(0);
+                        best = next;
+                    }
+                    ++count[static_cast<std::size_t>(best)];
+                    out[c] = best;
+                    prev = best;
+                }
+                // border: whole first/last row, first/last column of the others
+                if (edge_row)
+                {
+                    for (std::size_t c = 0; c < cols; ++c)
+                    {
+                        if (out[c])
+                        {
+                            border.push_back(out[c]);
+                        }
+                        else
+                        {
+                            fg_on_border = true;
+                        }
+                    }
+                }
+                else
+                {
+                    for (std::size_t c : {std::size_t(0), cols - 1})
+                    {
+                        if (out[c])
+                        {
+                            border.push_back(out[c]);
+                        }
+                        else
+                        {
+                            fg_on_border = true;
+                        }
+                    }
+                }
+                up = out;
+                out = out == row_a.data() ? row_b.data() : row_a.data();
+            }
+            // parent[l] < l for non-roots: one increasing sweep gives every label its root
+            const std::size_t n = static_cast<std::size_t>(next);
+            for (std::size_t l = 1; l <= n; ++l)
+            {
+                const P p = parent[l];
+                parent[l] = parent[static_cast<std::size_t>(p)];
+                if (parent[l] != static_cast<P>(l))
+                {
+                    count[static_cast<std::size_t>(parent[l])] += count[l];
+                    count[l] = 0;
+                }
+            }
+            for (P l : border)
+            {
+                count[static_cast<std::size_t>(parent[static_cast<std::size_t>(l)])] = 0;
+            }
+            count[0] = fg_on_border ? 0 : n_fg;  // skan's label-0 quirk
+            std::vector<std::int64_t> sizes;
+            for (auto s : count)
+            {
+                if (s != 0)
+                {
+                    sizes.push_back(s);
+                }
+            }
+            return sizes;
         }
 
         /// numpy's mean / median / std (ddof 0) of integer sizes, NaN when empty.
@@ -157,9 +294,7 @@ namespace xskan
             const double pixel_area = std::pow(spacing, 2.0);
             r.area = static_cast<double>(rows * cols) * pixel_area;
             r.junctions_per_unit_area = static_cast<double>(r.number_of_junctions) / r.area;
-            std::vector<std::uint8_t> spaces;
-            std::vector<std::int32_t> labels;
-            const auto sizes = mesh_sizes_from_mask(fg, rows, cols, spaces, labels);
+            const auto sizes = mesh_sizes_one_pass(fg, rows, cols);
             mesh_statistics(sizes, r.average_mesh_area, r.median_mesh_area, r.mesh_area_standard_deviation);
         }
 
@@ -195,7 +330,7 @@ namespace xskan
      * @param skeleton_image 2-D array, non-zero = skeleton (NaN counts as skeleton).
      * @return sizes in pixels (never scaled by spacing).
      * @throws std::invalid_argument if the image is not 2-D or is empty.
-     * Complexity: O(size) time and memory.
+     * Complexity: O(size) time, O(size) bytes (the mask) + O(cols + labels) memory.
      * Matches: `skan.image_stats.mesh_sizes` (v0.13.1), including the quirk above.
      */
     template <class E>
@@ -203,9 +338,7 @@ namespace xskan
     {
         detail::check_image_stats_input(skeleton_image.derived_cast().shape(), "mesh_sizes");
         const auto fg = detail::nonzero_mask(skeleton_image);
-        std::vector<std::uint8_t> spaces;
-        std::vector<std::int32_t> labels;
-        return detail::mesh_sizes_from_mask(fg.data(), fg.shape()[0], fg.shape()[1], spaces, labels);
+        return detail::mesh_sizes_one_pass(fg.data(), fg.shape()[0], fg.shape()[1]);
     }
 
     /**
