@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <xtensor/xarray.hpp>
@@ -68,6 +69,33 @@ static void BM_mesh_sizes(benchmark::State& state)
 }
 BENCHMARK(BM_mesh_sizes)->Unit(benchmark::kMillisecond);
 
+// same-run reference: the straightforward full label image + bincount (session-1 mesh_sizes)
+static void BM_mesh_sizes_label_image_reference(benchmark::State& state)
+{
+    const auto& img = retic();
+    const auto fg = xskan::detail::nonzero_mask(img);
+    std::vector<std::uint8_t> spaces;
+    std::vector<std::int32_t> labels;
+    for (auto _ : state)
+    {
+        auto sizes = xskan::detail::mesh_sizes_from_mask(fg.data(), fg.shape()[0], fg.shape()[1], spaces, labels);
+        benchmark::DoNotOptimize(sizes.data());
+    }
+}
+BENCHMARK(BM_mesh_sizes_label_image_reference)->Unit(benchmark::kMillisecond);
+
+static void BM_mesh_sizes_one_pass(benchmark::State& state)
+{
+    const auto& img = retic();
+    const auto fg = xskan::detail::nonzero_mask(img);
+    for (auto _ : state)
+    {
+        auto sizes = xskan::detail::mesh_sizes_one_pass(fg.data(), fg.shape()[0], fg.shape()[1]);
+        benchmark::DoNotOptimize(sizes.data());
+    }
+}
+BENCHMARK(BM_mesh_sizes_one_pass)->Unit(benchmark::kMillisecond);
+
 static void BM_image_summary(benchmark::State& state)
 {
     const auto& img = retic();
@@ -80,6 +108,19 @@ static void BM_image_summary(benchmark::State& state)
         benchmark::Counter(static_cast<double>(img.size()) * state.iterations() / 1e6, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_image_summary)->Unit(benchmark::kMillisecond);
+
+// what `xskan analyze` does now: the skeleton graph is already built by the pipeline
+static void BM_image_summary_reusing_skeleton(benchmark::State& state)
+{
+    const auto& img = retic();
+    const auto& skel = retic_skeleton();
+    for (auto _ : state)
+    {
+        auto r = xskan::image_summary(img, skel, 1.0);
+        benchmark::DoNotOptimize(r.area);
+    }
+}
+BENCHMARK(BM_image_summary_reusing_skeleton)->Unit(benchmark::kMillisecond);
 
 static void BM_skeleton_build(benchmark::State& state)
 {
