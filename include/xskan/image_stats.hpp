@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <ostream>
 #include <stdexcept>
@@ -114,8 +115,9 @@ namespace xskan
 
         /**
          * Same result as mesh_sizes_from_mask() in one pass and O(cols) memory: 4-connected
-         * union-find over the background with two int32 row buffers, pixel counts per
-         * provisional label accumulated while labelling, border labels recorded on the fly.
+         * union-find over background runs (found 8 mask bytes at a time) with two int32 row
+         * buffers, pixel counts per provisional label accumulated per run, border labels
+         * recorded on the fly. A run creates a label only when nothing above it is background.
          * Provisional labels are created in raster order and every root is the smallest
          * label of its set, so increasing roots = scipy's final label order.
          */
@@ -150,27 +152,44 @@ namespace xskan
             {
                 const std::uint8_t* m = fg + r * cols;
                 const bool edge_row = r == 0 || r + 1 == rows;
-                P prev = 0;
-                for (std::size_t c = 0; c < cols; ++c)
+                std::size_t c = 0;
+                while (c < cols)
                 {
                     if (m[c])
                     {
                         out[c] = 0;
-                        prev = 0;
                         ++n_fg;
+                        fg_on_border = fg_on_border || edge_row || c == 0 || c + 1 == cols;
+                        ++c;
                         continue;
                     }
-                    P best = prev;
-                    const P u = up ? up[c] : 0;
-                    if (u != 0)
+                    // background run [a, c): skip 8 zero mask bytes at a time
+                    const std::size_t a = c;
+                    while (c + 8 <= cols)
                     {
-                        if (best == 0)
+                        std::uint64_t w;
+                        std::memcpy(&w, m + c, 8);
+                        if (w != 0)
                         {
-                            best = label_find(parent, u);
+                            break;
                         }
-                        else if (u != up[c - 1])  // up[c - 1] (if background) is already in prev's set
+                        c += 8;
+                    }
+                    while (c < cols && !m[c])
+                    {
+                        ++c;
+                    }
+                    P best = 0;
+                    if (up)
+                    {
+                        // up labels only change where the row above changes; equal neighbours are one set
+                        for (std::size_t k = a; k < c; ++k)
                         {
-                            best = merge(best, u);
+                            const P u = up[k];
+                            if (u != 0 && (k == a || u != up[k - 1]))
+                            {
+                                best = best == 0 ? label_find(parent, u) : merge(best, u);
+                            }
                         }
                     }
                     if (best == 0)
@@ -184,37 +203,11 @@ namespace xskan
                         count.push_back(0);
                         best = next;
                     }
-                    ++count[static_cast<std::size_t>(best)];
-                    out[c] = best;
-                    prev = best;
-                }
-                // border: whole first/last row, first/last column of the others
-                if (edge_row)
-                {
-                    for (std::size_t c = 0; c < cols; ++c)
+                    count[static_cast<std::size_t>(best)] += static_cast<std::int64_t>(c - a);
+                    std::fill(out + a, out + c, best);
+                    if (edge_row || a == 0 || c == cols)
                     {
-                        if (out[c])
-                        {
-                            border.push_back(out[c]);
-                        }
-                        else
-                        {
-                            fg_on_border = true;
-                        }
-                    }
-                }
-                else
-                {
-                    for (std::size_t c : {std::size_t(0), cols - 1})
-                    {
-                        if (out[c])
-                        {
-                            border.push_back(out[c]);
-                        }
-                        else
-                        {
-                            fg_on_border = true;
-                        }
+                        border.push_back(best);
                     }
                 }
                 up = out;
