@@ -304,7 +304,7 @@ TEST_CASE("gaussian (vectorised, fused 2-D rows) == the straightforward scalar p
     xskan::gaussian_workspace ws;  // one workspace across shapes and types: reuse must not leak state
     const std::vector<std::vector<std::size_t>> shapes = {
         {1}, {7}, {33}, {1, 1}, {1, 9}, {9, 1}, {2, 3}, {5, 17}, {16, 16}, {23, 31}, {40, 3}, {3, 40},
-        {61, 77}, {4, 5, 6}, {3, 1, 9}, {2, 3, 2, 5}};
+        {61, 77}, {62, 45}, {120, 37}, {4, 5, 6}, {3, 1, 9}, {2, 3, 2, 5}};  // odd/even rows: rows made in pairs
     for (const auto& s : shapes)
     {
         check_against_reference<std::uint8_t>(s, rng, ws);

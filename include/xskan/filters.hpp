@@ -151,13 +151,13 @@ namespace xskan
          * @param w the 2r+1 symmetric weights
          */
         inline void gaussian_taps(const double* const* p, std::size_t r, const double* w, std::size_t n,
-                                  double* out) noexcept
+                                  double* out, std::size_t begin = 0) noexcept
         {
             using B = gaussian_batch;
             constexpr std::size_t W = B::size;
             constexpr std::size_t U = 4;  // independent accumulators (hide the add latency)
             const double* mid = p[r];
-            std::size_t j = 0;
+            std::size_t j = begin;
             for (; j + U * W <= n; j += U * W)
             {
                 const B w0(w[r]);
@@ -204,6 +204,68 @@ namespace xskan
                     acc += no_fma((p[r - t][j] + p[r + t][j]) * w[r - t]);
                 }
                 out[j] = acc;
+            }
+        }
+
+        /**
+         * @brief gaussian_taps for two outputs at once that share 2r of their 2r+1 sample
+         *        lines (two consecutive rows of the axis-0 pass): out0 from p[0..2r], out1 from
+         *        p[1..2r+1]. Each line is loaded once for both (the pair sums of out0 at step t
+         *        and of out1 at step t-1 have one line in common); every output still sees
+         *        exactly gaussian_taps' operations in its order, so the results are identical.
+         * @param p 2r+2 pointers
+         */
+        inline void gaussian_taps_2rows(const double* const* p, std::size_t r, const double* w, std::size_t n,
+                                        double* out0, double* out1) noexcept
+        {
+            using B = gaussian_batch;
+            constexpr std::size_t W = B::size;
+            constexpr std::size_t U = 2;  // x 2 outputs: four independent accumulators
+            std::size_t j = 0;
+            for (; j + U * W <= n; j += U * W)
+            {
+                const B w0(w[r]);
+                B acc0[U], acc1[U], lo[U], hi[U];
+                for (std::size_t u = 0; u < U; ++u)
+                {
+                    acc0[u] = B::load_unaligned(p[r] + j + u * W) * w0;
+                    gaussian_keep_rounded(acc0[u]);
+                    acc1[u] = B::load_unaligned(p[r + 1] + j + u * W) * w0;
+                    gaussian_keep_rounded(acc1[u]);
+                    lo[u] = B::load_unaligned(p[0] + j + u * W);          // out0's left line at t = r
+                    hi[u] = B::load_unaligned(p[2 * r + 1] + j + u * W);  // out1's right line at t = r
+                }
+                for (std::size_t t = r; t >= 1; --t)
+                {
+                    // step t: out0 pairs p[r-t] (lo) with p[r+t] (c); out1 pairs p[r+1-t] (a) with
+                    // p[r+1+t] (hi). At step t-1 out0's left line is a and out1's right line is c.
+                    const double* a = p[r + 1 - t] + j;
+                    const double* c = p[r + t] + j;
+                    const B wt(w[r - t]);
+                    for (std::size_t u = 0; u < U; ++u)
+                    {
+                        const B av = B::load_unaligned(a + u * W);
+                        const B cv = B::load_unaligned(c + u * W);
+                        B s0 = (lo[u] + cv) * wt;
+                        gaussian_keep_rounded(s0);
+                        acc0[u] += s0;
+                        B s1 = (av + hi[u]) * wt;
+                        gaussian_keep_rounded(s1);
+                        acc1[u] += s1;
+                        lo[u] = av;
+                        hi[u] = cv;
+                    }
+                }
+                for (std::size_t u = 0; u < U; ++u)
+                {
+                    acc0[u].store_unaligned(out0 + j + u * W);
+                    acc1[u].store_unaligned(out1 + j + u * W);
+                }
+            }
+            if (j < n)
+            {
+                gaussian_taps(p, r, w, n, out0, j);
+                gaussian_taps(p + 1, r, w, n, out1, j);
             }
         }
 
@@ -273,17 +335,20 @@ namespace xskan
             const std::size_t r1 = (w1.size() - 1) / 2;
             gaussian_extend_map(ws.ext0, rows, r0, m);
             gaussian_extend_map(ws.ext1, cols, r1, m);
-            ws.taps0.resize(2 * r0 + 1);
-            ws.taps1.resize(2 * r1 + 1);
-            ws.line.resize(cols + 2 * r1);
+            const std::size_t ext_cols = cols + 2 * r1;
+            ws.taps0.resize(2 * r0 + 2);
+            ws.taps1.resize(2 * (2 * r1 + 1));
+            ws.line.resize(2 * ext_cols);  // two extended rows (output rows are made in pairs)
             if (m == mode::constant)
             {
                 ws.cval_line.assign(cols, cval);
             }
             // Source rows as double: the input itself (float64), else converted rows in a ring of
-            // 2·r0 + 1 slots when every output row reads only input rows i-r0 .. i+r0 (true for
-            // all modes but wrap once rows > r0), else one converted copy of the whole image.
+            // 2·r0 + 2 slots when every pair of output rows i, i+1 reads only input rows
+            // i-r0 .. i+1+r0 (true for all modes but wrap once rows > r0), else one converted
+            // copy of the whole image.
             constexpr bool direct = std::is_same<T, double>::value;
+            const std::size_t slots = 2 * r0 + 2;
             bool use_ring = false;
             if constexpr (!direct)
             {
@@ -301,7 +366,6 @@ namespace xskan
                         }
                     }
                 }
-                const std::size_t slots = 2 * r0 + 1;
                 if (use_ring)
                 {
                     ws.ring.resize(slots * cols);
@@ -330,7 +394,7 @@ namespace xskan
                     {
                         return ws.full.data() + e * cols;
                     }
-                    const std::size_t slot = e % (2 * r0 + 1);
+                    const std::size_t slot = e % slots;  // rows i-r0 .. i+1+r0 have distinct slots
                     double* d = ws.ring.data() + slot * cols;
                     if (ws.ring_tag[slot] != static_cast<std::ptrdiff_t>(e))
                     {
@@ -344,23 +408,22 @@ namespace xskan
                     return d;
                 }
             };
-            double* mid = ws.line.data() + r1;
-            for (std::size_t k = 0; k <= 2 * r1; ++k)
+            double* mids[2] = {ws.line.data() + r1, ws.line.data() + ext_cols + r1};
+            for (std::size_t h = 0; h < 2; ++h)
             {
-                ws.taps1[k] = ws.line.data() + k;
+                for (std::size_t k = 0; k <= 2 * r1; ++k)
+                {
+                    ws.taps1[h * (2 * r1 + 1) + k] = ws.line.data() + h * ext_cols + k;
+                }
             }
             if constexpr (!std::is_same<F, double>::value)
             {
                 ws.out_row.resize(cols);
             }
-            for (std::size_t i = row_begin; i < row_end; ++i)
-            {
-                for (std::size_t k = 0; k <= 2 * r0; ++k)
-                {
-                    const std::ptrdiff_t e = ws.ext0[i + k];
-                    ws.taps0[k] = e < 0 ? ws.cval_line.data() : source_row(static_cast<std::size_t>(e));
-                }
-                gaussian_taps(ws.taps0.data(), r0, w0.data(), cols, mid);   // pass along axis 0
+            // The axis-1 pass of output row i from its axis-0 result in line h.
+            auto finish_row = [&](std::size_t h, std::size_t i) {
+                double* mid = mids[h];
+                double* line = mid - r1;
                 if constexpr (!std::is_same<F, double>::value)
                 {
                     for (std::size_t j = 0; j < cols; ++j)
@@ -372,21 +435,45 @@ namespace xskan
                 {
                     const std::ptrdiff_t a = ws.ext1[k];
                     const std::ptrdiff_t b = ws.ext1[r1 + cols + k];
-                    ws.line[k] = a < 0 ? cval : mid[a];
-                    ws.line[r1 + cols + k] = b < 0 ? cval : mid[b];
+                    line[k] = a < 0 ? cval : mid[a];
+                    line[r1 + cols + k] = b < 0 ? cval : mid[b];
                 }
+                const double* const* taps = ws.taps1.data() + h * (2 * r1 + 1);
                 F* o = out + i * out_stride;
                 if constexpr (std::is_same<F, double>::value)
                 {
-                    gaussian_taps(ws.taps1.data(), r1, w1.data(), cols, o);   // pass along axis 1
+                    gaussian_taps(taps, r1, w1.data(), cols, o);   // pass along axis 1
                 }
                 else
                 {
-                    gaussian_taps(ws.taps1.data(), r1, w1.data(), cols, ws.out_row.data());
+                    gaussian_taps(taps, r1, w1.data(), cols, ws.out_row.data());
                     for (std::size_t j = 0; j < cols; ++j)
                     {
                         o[j] = static_cast<F>(ws.out_row[j]);
                     }
+                }
+            };
+            for (std::size_t i = row_begin; i < row_end; i += 2)
+            {
+                const bool pair = i + 1 < row_end;
+                for (std::size_t k = 0; k <= 2 * r0 + (pair ? 1 : 0); ++k)
+                {
+                    const std::ptrdiff_t e = ws.ext0[i + k];
+                    ws.taps0[k] = e < 0 ? ws.cval_line.data() : source_row(static_cast<std::size_t>(e));
+                }
+                // pass along axis 0 (rows i and i+1 share 2·r0 source lines)
+                if (pair)
+                {
+                    gaussian_taps_2rows(ws.taps0.data(), r0, w0.data(), cols, mids[0], mids[1]);
+                }
+                else
+                {
+                    gaussian_taps(ws.taps0.data(), r0, w0.data(), cols, mids[0]);
+                }
+                finish_row(0, i);
+                if (pair)
+                {
+                    finish_row(1, i + 1);
                 }
             }
         }
