@@ -162,7 +162,7 @@ namespace xskan
             const std::size_t wpr = buf.wpr;
             for (std::size_t r = 0; r < h; ++r)
             {
-                std::uint64_t* row = buf.s.data() + (r + 1) * wpr;
+                std::uint64_t* row = buf.s() + (r + 1) * wpr;
                 const T* in = src + r * w;
                 for (std::size_t c = 0, k = 0; c < w; c += 64, ++k)
                 {
@@ -175,7 +175,7 @@ namespace xskan
             zhang_thin(buf, resolve_threads(threads, 64));
             for (std::size_t r = 0; r < h; ++r)
             {
-                const std::uint64_t* row = buf.s.data() + (r + 1) * wpr;
+                const std::uint64_t* row = buf.s() + (r + 1) * wpr;
                 std::uint8_t* o = out + r * w;
                 for (std::size_t c = 0, k = 0; c < w; c += 64, ++k)
                 {

@@ -11,7 +11,10 @@
  * iteration removes nothing.
  *
  * Fast version (same result): the image is stored as 64-pixel words; a pass
- * evaluates only the "active" pixels A. Invariant: every foreground pixel not
+ * evaluates only the words holding "active" pixels A, 64 pixels at a time (4 words
+ * per AVX2 register) with the table written as a Boolean circuit on the eight
+ * shifted neighbour words (zhang_lut_sliced); del = A & table(this pass),
+ * A' = A & table(other pass only). Invariant: every foreground pixel not
  * in A has lut value 0 for its current neighbourhood. Initially A = foreground
  * pixels with a background 8-neighbour (lut[255] = 0). After a pass with
  * deletions D, A = (3x3 dilation of D ∩ remaining foreground) ∪ (pixels
@@ -30,8 +33,11 @@
 #include <memory>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "skeletonize_bits.hpp"
 #include "skeletonize_team.hpp"
+#include "skeletonize_zhang_sliced.hpp"
 
 namespace xskan
 {
@@ -50,90 +56,185 @@ namespace xskan
             2, 3, 1, 3, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             2, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 1, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0};
 
-        /// The same table re-indexed by the 3x3 window read from bit rows:
-        /// index = up(3 bits: W,C,E) | mid(3 bits) << 3 | down(3 bits) << 6 (centre ignored).
-        struct zhang_window_table
-        {
-            std::uint8_t v[512];
-            constexpr zhang_window_table()
-                : v{}
-            {
-                for (int i = 0; i < 512; ++i)
-                {
-                    const int nw = (i >> 0) & 1, n = (i >> 1) & 1, ne = (i >> 2) & 1;
-                    const int w = (i >> 3) & 1, e = (i >> 5) & 1;
-                    const int sw = (i >> 6) & 1, s = (i >> 7) & 1, se = (i >> 8) & 1;
-                    const int code = nw + 2 * n + 4 * ne + 8 * e + 16 * se + 32 * s + 64 * sw + 128 * w;
-                    v[i] = zhang_lut[code];
-                }
-            }
-        };
-
-        /// Per pass (0: first, 1: second) and 3x3 window: bit 0 = delete now, bit 1 = the
-        /// look-up asks for deletion in the other pass (keep the pixel active).
-        struct zhang_action_table
-        {
-            std::uint8_t v[2][512];
-            constexpr zhang_action_table()
-                : v{}
-            {
-                constexpr zhang_window_table t{};
-                for (int i = 0; i < 512; ++i)
-                {
-                    const int val = t.v[i];
-                    v[0][i] = static_cast<std::uint8_t>((val == 1 || val == 3) ? 1 : (val == 2 ? 2 : 0));
-                    v[1][i] = static_cast<std::uint8_t>((val == 2 || val == 3) ? 1 : (val == 1 ? 2 : 0));
-                }
-            }
-        };
-
         /// Bit-packed padded image plus the per-pass bookkeeping (reusable between calls).
+        /// Each bit image has `pad` zero words before and after, so the word-parallel
+        /// kernels may read one word left of a row start and right of a row end.
         struct zhang_buffers
         {
+            static constexpr std::size_t pad = 8;
             std::size_t rows = 0;  // image rows + 2
             std::size_t wpr = 0;   // words per row (padded width + one spare zero word)
-            std::vector<std::uint64_t> s, a, d;
+            std::vector<std::uint64_t> s_, a_, d_;
             std::vector<std::uint8_t> row_a, row_d;
 
             void reset(std::size_t h, std::size_t w)
             {
                 rows = h + 2;
                 wpr = (w + 2 + 63) / 64 + 1;
-                const std::size_t n = rows * wpr;
-                s.assign(n, 0);
-                a.assign(n, 0);
-                d.assign(n, 0);
+                const std::size_t n = rows * wpr + 2 * pad;
+                s_.assign(n, 0);
+                a_.assign(n, 0);
+                d_.assign(n, 0);
                 row_a.assign(rows, 0);
                 row_d.assign(rows, 0);
             }
+            /// First word of row 0 of the image / active set / deletions.
+            std::uint64_t* s() noexcept { return s_.data() + pad; }
+            std::uint64_t* a() noexcept { return a_.data() + pad; }
+            std::uint64_t* d() noexcept { return d_.data() + pad; }
         };
 
-        /// 3 bits of a bit row starting at bit `pos` (pos+2 < 64 * words).
-        inline unsigned zhang_get3(const std::uint64_t* row, std::size_t pos) noexcept
+        /**
+         * @brief Word-parallel evaluation of one pass on words [w0, w1) of a row:
+         *        del = act & (table asks for removal in this pass), keep = act & (only in the other).
+         * @tparam Pass 1 or 2.
+         * @tparam V `std::uint64_t` or an xsimd batch of `std::uint64_t`; `load(p)` reads a V at p.
+         */
+        template <unsigned Pass, class V>
+        inline void zhang_sliced_word(const V& ul, const V& u, const V& ur, const V& ml, const V& m, const V& mr,
+                                      const V& dl, const V& d, const V& dr, const V& act, V& del, V& keep) noexcept
         {
-            const std::size_t w = pos >> 6;
-            const unsigned sh = static_cast<unsigned>(pos & 63u);
-            std::uint64_t x = row[w] >> sh;
-            if (sh > 61)
+            // Pixel c of the word sits at bit c; its west neighbour is bit c-1 (shift left).
+            const V nw = (u << 1) | (ul >> 63);
+            const V ne = (u >> 1) | (ur << 63);
+            const V w = (m << 1) | (ml >> 63);
+            const V e = (m >> 1) | (mr << 63);
+            const V sw = (d << 1) | (dl >> 63);
+            const V se = (d >> 1) | (dr << 63);
+            V f1, f2;
+            zhang_lut_sliced(nw, u, ne, e, se, d, sw, w, f1, f2);
+            const V& now = Pass == 1 ? f1 : f2;
+            const V& other = Pass == 1 ? f2 : f1;
+            del = act & now;
+            keep = act & (other & ~now);
+        }
+
+        /// Word-parallel evaluation of a whole row (see zhang_thin); returns whether anything is
+        /// deleted and sets `any_keep`. `up/mid/dn` may be read at [-1, wpr]; `dr` must be zero
+        /// (words without active pixels are skipped).
+        template <unsigned Pass>
+        inline bool zhang_sliced_row(const std::uint64_t* up, const std::uint64_t* mid, const std::uint64_t* dn,
+                                     std::uint64_t* ar, std::uint64_t* dr, std::size_t wpr, bool& any_keep) noexcept
+        {
+            using batch = xsimd::batch<std::uint64_t>;
+            constexpr std::size_t L = batch::size;
+            std::uint64_t any_d = 0, any_k = 0;
+            std::size_t w = 0;
+            if (wpr >= L)
             {
-                x |= row[w + 1] << (64 - sh);
+                batch bd(std::uint64_t(0)), bk(std::uint64_t(0));
+                const batch zero(std::uint64_t(0));
+                for (; w + L <= wpr; w += L)
+                {
+                    const batch act = batch::load_unaligned(ar + w);
+                    if (!xsimd::any(act != zero))
+                    {
+                        continue;  // D is already zero here, A stays empty
+                    }
+                    batch del, keep;
+                    zhang_sliced_word<Pass>(
+                        batch::load_unaligned(up + w - 1), batch::load_unaligned(up + w),
+                        batch::load_unaligned(up + w + 1), batch::load_unaligned(mid + w - 1),
+                        batch::load_unaligned(mid + w), batch::load_unaligned(mid + w + 1),
+                        batch::load_unaligned(dn + w - 1), batch::load_unaligned(dn + w),
+                        batch::load_unaligned(dn + w + 1), act, del, keep);
+                    del.store_unaligned(dr + w);
+                    keep.store_unaligned(ar + w);
+                    bd = bd | del;
+                    bk = bk | keep;
+                }
+                alignas(64) std::uint64_t tmp_d[L], tmp_k[L];
+                bd.store_aligned(tmp_d);
+                bk.store_aligned(tmp_k);
+                for (std::size_t k = 0; k < L; ++k)
+                {
+                    any_d |= tmp_d[k];
+                    any_k |= tmp_k[k];
+                }
             }
-            return static_cast<unsigned>(x & 7u);
+            for (; w < wpr; ++w)
+            {
+                if (!ar[w])
+                {
+                    continue;
+                }
+                std::uint64_t del, keep;
+                zhang_sliced_word<Pass>(up[w - 1], up[w], up[w + 1], mid[w - 1], mid[w], mid[w + 1], dn[w - 1], dn[w],
+                                        dn[w + 1], ar[w], del, keep);
+                dr[w] = del;
+                ar[w] = keep;
+                any_d |= del;
+                any_k |= keep;
+            }
+            any_keep = any_k != 0;
+            return any_d != 0;
+        }
+
+        /// Applies the deletions of rows r-1..r+1 to row r: S &= ~D, A |= dilate3x3(D) & S.
+        /// `du/dm/dd` may be read at [-1, wpr]; returns whether row r of A is non-empty.
+        inline bool zhang_update_row(const std::uint64_t* du, const std::uint64_t* dm, const std::uint64_t* dd,
+                                     std::uint64_t* sr, std::uint64_t* ar, std::size_t wpr) noexcept
+        {
+            using batch = xsimd::batch<std::uint64_t>;
+            constexpr std::size_t L = batch::size;
+            std::uint64_t any = 0;
+            std::size_t w = 0;
+            auto step = [](const auto& l, const auto& v, const auto& r, const auto& dmid, const auto& s,
+                           const auto& a, auto& s_new, auto& a_new) {
+                const auto dil = v | (v << 1) | (l >> 63) | (v >> 1) | (r << 63);
+                s_new = s & ~dmid;
+                a_new = a | (dil & s_new);
+            };
+            if (wpr >= L)
+            {
+                batch ba(std::uint64_t(0));
+                for (; w + L <= wpr; w += L)
+                {
+                    const batch l = batch::load_unaligned(du + w - 1) | batch::load_unaligned(dm + w - 1) |
+                                    batch::load_unaligned(dd + w - 1);
+                    const batch dmid = batch::load_unaligned(dm + w);
+                    const batch v = batch::load_unaligned(du + w) | dmid | batch::load_unaligned(dd + w);
+                    const batch r = batch::load_unaligned(du + w + 1) | batch::load_unaligned(dm + w + 1) |
+                                    batch::load_unaligned(dd + w + 1);
+                    batch s_new, a_new;
+                    step(l, v, r, dmid, batch::load_unaligned(sr + w), batch::load_unaligned(ar + w), s_new, a_new);
+                    s_new.store_unaligned(sr + w);
+                    a_new.store_unaligned(ar + w);
+                    ba = ba | a_new;
+                }
+                alignas(64) std::uint64_t tmp[L];
+                ba.store_aligned(tmp);
+                for (std::size_t k = 0; k < L; ++k)
+                {
+                    any |= tmp[k];
+                }
+            }
+            for (; w < wpr; ++w)
+            {
+                const std::uint64_t l = du[w - 1] | dm[w - 1] | dd[w - 1];
+                const std::uint64_t v = du[w] | dm[w] | dd[w];
+                const std::uint64_t r = du[w + 1] | dm[w + 1] | dd[w + 1];
+                std::uint64_t s_new, a_new;
+                step(l, v, r, dm[w], sr[w], ar[w], s_new, a_new);
+                sr[w] = s_new;
+                ar[w] = a_new;
+                any |= a_new;
+            }
+            return any != 0;
         }
 
         /**
          * @brief Run scikit-image's 2D thinning to convergence on the packed image
-         *        in `buf.s` (padded, foreground bits set); `buf.a`/`row_a` must be zero.
+         *        in `buf.s()` (padded, foreground bits set); `buf.a()`/`row_a` must be zero.
          * @param n_threads threads for the row-parallel phases (1 = sequential)
          */
         inline void zhang_thin(zhang_buffers& buf, std::size_t n_threads)
         {
-            static constexpr zhang_action_table action_table{};
             const std::size_t rows = buf.rows;
             const std::size_t wpr = buf.wpr;
-            std::uint64_t* S = buf.s.data();
-            std::uint64_t* A = buf.a.data();
-            std::uint64_t* D = buf.d.data();
+            std::uint64_t* S = buf.s();
+            std::uint64_t* A = buf.a();
+            std::uint64_t* D = buf.d();
             std::uint8_t* row_a = buf.row_a.data();
             std::uint8_t* row_d = buf.row_d.data();
             const std::size_t inner_rows = rows - 2;
@@ -168,7 +269,6 @@ namespace xskan
 
             // Row bands: a band per thread; small passes run on the calling thread only.
             const std::size_t max_threads = std::max<std::size_t>(1, std::min(n_threads, inner_rows / 64));
-
             auto evaluate_rows = [&](std::size_t r0, std::size_t r1, unsigned pass_type) -> std::size_t {
                 std::size_t removed = 0;
                 for (std::size_t r = r0; r < r1; ++r)
@@ -183,59 +283,15 @@ namespace xskan
                     {
                         continue;
                     }
-                    row_a[r] = 0;
-                    const std::uint64_t* up = S + (r - 1) * wpr;
                     const std::uint64_t* mid = S + r * wpr;
-                    const std::uint64_t* dn = S + (r + 1) * wpr;
                     std::uint64_t* ar = A + r * wpr;
-                    const std::uint8_t* actions = action_table.v[pass_type - 1];
-                    std::uint64_t any_d = 0, any_keep = 0;
-                    for (std::size_t w = 0; w < wpr; ++w)
-                    {
-                        std::uint64_t act = ar[w];
-                        if (!act)
-                        {
-                            continue;
-                        }
-                        std::uint64_t del = 0, keep = 0;
-                        if (w > 0 && w + 1 < wpr && (act & 0x7FFFFFFFFFFFFFFEULL) == act)
-                        {
-                            // Bits 1..62 only: every 3-bit window lies inside word w.
-                            const std::uint64_t u = up[w], c = mid[w], d = dn[w];
-                            while (act)
-                            {
-                                const int bit = skel_ctz64(act);
-                                act &= act - 1;
-                                const unsigned sh = static_cast<unsigned>(bit - 1);
-                                const unsigned idx = static_cast<unsigned>(((u >> sh) & 7u) | (((c >> sh) & 7u) << 3) |
-                                                                           (((d >> sh) & 7u) << 6));
-                                const std::uint64_t a = actions[idx];
-                                del |= (a & 1u) << bit;
-                                keep |= (a >> 1) << bit;
-                            }
-                        }
-                        else
-                        {
-                            while (act)
-                            {
-                                const int bit = skel_ctz64(act);
-                                act &= act - 1;
-                                const std::size_t pos = (w << 6) + static_cast<std::size_t>(bit) - 1;
-                                const unsigned idx =
-                                    zhang_get3(up, pos) | (zhang_get3(mid, pos) << 3) | (zhang_get3(dn, pos) << 6);
-                                const std::uint64_t a = actions[idx];
-                                del |= (a & 1u) << bit;
-                                keep |= (a >> 1) << bit;
-                            }
-                        }
-                        dr[w] = del;
-                        ar[w] = keep;
-                        any_d |= del;
-                        any_keep |= keep;
-                        removed += static_cast<std::size_t>(del != 0);
-                    }
-                    row_d[r] = any_d != 0;
-                    row_a[r] = any_keep != 0;
+                    bool any_keep = false;
+                    const bool any_d = pass_type == 1
+                                           ? zhang_sliced_row<1>(mid - wpr, mid, mid + wpr, ar, dr, wpr, any_keep)
+                                           : zhang_sliced_row<2>(mid - wpr, mid, mid + wpr, ar, dr, wpr, any_keep);
+                    row_a[r] = any_keep;
+                    row_d[r] = any_d;
+                    removed += any_d;
                 }
                 return removed;
             };
@@ -243,33 +299,11 @@ namespace xskan
             auto update_rows = [&](std::size_t r0, std::size_t r1) {
                 for (std::size_t r = r0; r < r1; ++r)
                 {
-                    if (!(row_d[r - 1] | row_d[r] | row_d[r + 1]))
+                    if (row_d[r - 1] | row_d[r] | row_d[r + 1])
                     {
-                        continue;
+                        const std::uint64_t* dm = D + r * wpr;
+                        row_a[r] = zhang_update_row(dm - wpr, dm, dm + wpr, S + r * wpr, A + r * wpr, wpr);
                     }
-                    const std::uint64_t* du = D + (r - 1) * wpr;
-                    const std::uint64_t* dm = D + r * wpr;
-                    const std::uint64_t* dd = D + (r + 1) * wpr;
-                    std::uint64_t* sr = S + r * wpr;
-                    std::uint64_t* ar = A + r * wpr;
-                    std::uint64_t any = 0;
-                    std::uint64_t prev_v = 0;
-                    std::uint64_t v = du[0] | dm[0] | dd[0];
-                    for (std::size_t w = 0; w < wpr; ++w)
-                    {
-                        const std::uint64_t next_v = (w + 1 < wpr) ? (du[w + 1] | dm[w + 1] | dd[w + 1]) : 0;
-                        if (v | prev_v | next_v)
-                        {
-                            const std::uint64_t dil = v | (v << 1) | (prev_v >> 63) | (v >> 1) | (next_v << 63);
-                            const std::uint64_t s_new = sr[w] & ~dm[w];
-                            sr[w] = s_new;
-                            ar[w] |= dil & s_new;
-                        }
-                        any |= ar[w];
-                        prev_v = v;
-                        v = next_v;
-                    }
-                    row_a[r] = any != 0;
                 }
             };
 
