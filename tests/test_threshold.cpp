@@ -642,3 +642,104 @@ TEST_CASE("float64 fused mask decision equals image > t (NaN, inf, ties, narrow 
         }
     }
 }
+
+TEST_CASE("float64 Sauvola mask from estimated window sums equals image > t (adversarial inputs)", "[threshold][2d]")
+{
+    // detail/threshold_f64_mask.hpp decides from non-sequential window sums with a rigorous
+    // error bound and falls back to scikit-image's exact sums; it must equal the threshold
+    // array path bit for bit on ties (flat patches with k -> t == x), quantised values, huge
+    // and tiny magnitudes, negative values (m <= 0), large early rows (cancellation in the
+    // column sums), NaN / inf, 1-pixel and 1-row images and windows larger than the image.
+    std::mt19937 rng(61);
+    std::size_t decided = 0;
+    std::size_t total = 0;
+    for (int trial = 0; trial < 48; ++trial)
+    {
+        const std::size_t rows = 1 + rng() % 40;
+        const std::size_t cols = 1 + rng() % 70;
+        const int kind = trial % 8;
+        xt::xarray<double> img = random_image({rows, cols}, 900 + static_cast<unsigned>(trial), 0, 1);
+        for (auto& v : img)
+        {
+            switch (kind)
+            {
+                case 1: v = std::floor(v * 256) / 255; break;       // quantised, many exact ties
+                case 2: v = v * 1e100; break;
+                case 3: v = v * 1e-150; break;
+                case 4: v = v - 0.6; break;                         // negative means
+                case 6: v = std::floor(v * 4) * 0.25; break;        // few levels, flat windows
+                default: break;
+            }
+        }
+        if (kind == 5 && rows > 2)
+        {
+            for (std::size_t j = 0; j < cols; ++j)
+            {
+                img(0, j) = 1e9;   // huge first row: cancellation in c_lead - c_trail
+                img(1, j) = -3e8;
+            }
+        }
+        if (kind == 0 || kind == 6)
+        {
+            for (std::size_t i = 0; i < rows / 2; ++i)
+            {
+                for (std::size_t j = 0; j < cols; ++j)
+                {
+                    img(i, j) = 0.375;   // flat patch
+                }
+            }
+        }
+        if (kind == 7)
+        {
+            img(rng() % rows, rng() % cols) = (trial % 16 == 7) ? std::nan("") : std::numeric_limits<double>::infinity();
+        }
+        const std::size_t w0 = 1 + 2 * (rng() % 12);
+        const std::size_t w1 = 1 + 2 * (rng() % 25);
+        const std::vector<std::size_t> win{w0, w1};
+        for (double k : {0.2, 0.5, 1e-9})
+        {
+            for (double r : {1.0, 0.05})
+            {
+                const auto t = xskan::threshold_sauvola(img, win, k, r);
+                const auto g = xskan::detail::make_box_geometry({rows, cols}, win);
+                const auto p = xskan::detail::make_local_params<double, double>(xskan::detail::local_formula::sauvola,
+                                                                               g, k, r);
+                INFO("trial " << trial << " shape " << rows << "x" << cols << " window " << w0 << "x" << w1
+                              << " k " << k << " r " << r);
+                for (std::size_t threads : {1, 3})
+                {
+                    std::vector<std::uint8_t> mask(img.size(), 7);
+#if defined(__AVX2__)
+                    REQUIRE(xskan::detail::f64_mask_applies(g, p));
+                    const std::size_t fb = xskan::detail::f64_sauvola_mask_into(img.data(), g, p, threads, mask.data());
+                    if (threads == 1)
+                    {
+                        decided += img.size() - fb;
+                        total += img.size();
+                    }
+#else
+                    xskan::threshold_sauvola_mask_into(img.data(), {rows, cols}, mask.data(), win, k, r, threads);
+#endif
+                    std::size_t bad = 0;
+                    for (std::size_t i = 0; i < img.size(); ++i)
+                    {
+                        bad += mask[i] != (img.data()[i] > t.data()[i] ? 1 : 0);
+                    }
+                    CHECK(bad == 0);
+                }
+                const auto pub = xskan::threshold_sauvola_mask(img, win, k, r, 2);
+                std::size_t bad = 0;
+                for (std::size_t i = 0; i < img.size(); ++i)
+                {
+                    bad += pub.data()[i] != (img.data()[i] > t.data()[i] ? 1 : 0);
+                }
+                CHECK(bad == 0);
+            }
+        }
+    }
+#if defined(__AVX2__)
+    // the estimate must actually decide most pixels (else the fast path is pointless)
+    INFO("decided without the exact sums: " << decided << " of " << total);
+    CHECK(decided * 2 > total);
+#endif
+}

@@ -27,6 +27,7 @@
 #include "detail/parallel.hpp"
 #include "detail/threshold_fp.hpp"
 #include "detail/threshold_rows.hpp"
+#include "detail/threshold_f64_mask.hpp"
 #include "detail/threshold_small_int.hpp"
 #include "filters.hpp"
 #include "integral_image.hpp"
@@ -206,6 +207,16 @@ namespace xskan
                     return;
                 }
             }
+#if defined(__AVX2__)
+            if constexpr (std::is_same<T, double>::value && std::is_same<F, double>::value)
+            {
+                if (f64_mask_applies(g, p))
+                {
+                    f64_sauvola_mask_into(data, g, p, threads, out);
+                    return;
+                }
+            }
+#endif
             for_each_box_row<F>(data, g, threads, [&]() {
                 return [&, rows = fast_mask_rows<F>(g.row_size)](std::size_t i, const double* s1,
                                                                  const double* s2) mutable {
