@@ -1,4 +1,5 @@
 // Tests of the optional I/O layer (include/xskan/io/): .npy, TIFF, FEI metadata, PNG, atomic writes.
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -20,6 +21,8 @@
 #include <xskan/io/npy.hpp>
 #include <xskan/io/png.hpp>
 #include <xskan/io/tiff.hpp>
+
+#include <zlib.h>
 
 namespace
 {
@@ -386,6 +389,92 @@ TEST_CASE("PNG write at levels 0-1 (libdeflate when built with it) and 9 decodes
     xt::xarray<std::uint8_t> big = xt::xarray<std::uint8_t>::from_shape({1500, 2000, 3});
     for (auto& v : big) v = static_cast<std::uint8_t>(rng());
     CHECK((roundtrip(big, 0, true) == big));
+    std::remove(p.c_str());
+}
+
+namespace
+{
+    /// Inflate a raw deflate stream (zlib's inflate: strict about code completeness and distances).
+    std::vector<unsigned char> inflate_raw(const unsigned char* data, std::size_t n, std::size_t expected)
+    {
+        std::vector<unsigned char> out(expected + 16);
+        z_stream s{};
+        REQUIRE(inflateInit2(&s, -15) == Z_OK);
+        s.next_in = const_cast<unsigned char*>(data);
+        s.avail_in = static_cast<uInt>(n);
+        s.next_out = out.data();
+        s.avail_out = static_cast<uInt>(out.size());
+        const int rc = inflate(&s, Z_FINISH);
+        out.resize(s.total_out);
+        inflateEnd(&s);
+        CHECK(rc == Z_STREAM_END);
+        CHECK(s.avail_in == 0);
+        return out;
+    }
+}  // namespace
+
+TEST_CASE("gray-RGB deflate encoder (PNG level 1, 8-bit RGB) inflates to the exact scanlines", "[io][png]")
+{
+    std::mt19937 rng(11);
+    xskan::io::detail::rgb_deflate_state st;  // reused across images
+    std::vector<unsigned char> out;
+    const std::string p = tmp_path("rgbdeflate.png");
+    auto check = [&](std::size_t rows, std::size_t cols, auto&& pixel) {
+        INFO(rows << " x " << cols);
+        xt::xarray<std::uint8_t> img = xt::xarray<std::uint8_t>::from_shape({rows, cols, std::size_t(3)});
+        std::vector<unsigned char> raw(rows * (3 * cols + 1));
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            raw[r * (3 * cols + 1)] = 0;
+            for (std::size_t c = 0; c < cols; ++c)
+            {
+                const auto v = pixel(r, c);
+                for (std::size_t k = 0; k < 3; ++k)
+                {
+                    img(r, c, k) = v[k];
+                    raw[r * (3 * cols + 1) + 1 + 3 * c + k] = v[k];
+                }
+            }
+        }
+        const std::size_t z = xskan::io::detail::rgb_deflate_scanlines(raw.data(), rows, cols, out, 3, st);
+        REQUIRE(z > 3);
+        CHECK((inflate_raw(out.data() + 3, z - 3, raw.size()) == raw));
+        // through write_png (zlib stream, Adler-32, chunks) and libpng's reader
+        xskan::io::png_write_options o;
+        o.compression_level = 1;
+        xskan::io::write_png(p, img, o);
+        CHECK((xskan::io::read_png(p, xskan::io::color_handling::keep).get<std::uint8_t>() == img));
+    };
+    using px = std::array<std::uint8_t, 3>;
+    auto gray = [](unsigned g) { return px{static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(g)}; };
+    check(1, 1, [&](std::size_t, std::size_t) { return gray(9); });
+    check(1, 1, [&](std::size_t, std::size_t) { return px{1, 2, 3}; });
+    check(1, 2, [&](std::size_t, std::size_t c) { return gray(static_cast<unsigned>(c)); });
+    check(1, 37, [&](std::size_t, std::size_t c) { return gray(static_cast<unsigned>(c % 3)); });
+    check(41, 1, [&](std::size_t r, std::size_t) { return gray(static_cast<unsigned>(r % 4)); });
+    // one gray level: pair matches extended to the 255-byte limit, every row
+    check(30, 200, [&](std::size_t, std::size_t) { return gray(128); });
+    // a few gray levels and a few colours (the analyze overlays): matches of all kinds
+    check(64, 97, [&](std::size_t, std::size_t) {
+        if (rng() % 9 == 0) return px{static_cast<std::uint8_t>(rng() % 3 * 100), 7, 200};
+        return gray(rng() % 5 + 60);
+    });
+    // noise: gray and colour pixels with all values; 3 blocks of tokens (>= 65536 each)
+    check(150, 311, [&](std::size_t, std::size_t) {
+        if (rng() % 4 == 0) return px{static_cast<std::uint8_t>(rng()), static_cast<std::uint8_t>(rng()), static_cast<std::uint8_t>(rng())};
+        return gray(rng() % 256);
+    });
+    // rows longer than the 32 KiB window: old positions must not be used
+    check(3, 12000, [&](std::size_t r, std::size_t c) { return c % 4000 < 2 ? gray(static_cast<unsigned>(r + 1)) : gray(static_cast<unsigned>(c % 250)); });
+    // partial repeats: a match extends pixel by pixel and stops at a difference or the row end
+    check(20, 50, [&](std::size_t r, std::size_t c) { return gray(static_cast<unsigned>((c < 25 ? c : 0) + (r % 3 == 0 ? 1 : 0) * (c % 7 == 0))); });
+    // the generic encoder gives the same pixels
+    xt::xarray<std::uint8_t> img = xt::xarray<std::uint8_t>::from_shape({33, 45, 3});
+    for (auto& v : img) v = static_cast<std::uint8_t>(rng() % 4);
+    xskan::io::png_write_options o;
+    o.deflate = xskan::io::png_deflate::generic;
+    xskan::io::write_png(p, img, o);
+    CHECK((xskan::io::read_png(p, xskan::io::color_handling::keep).get<std::uint8_t>() == img));
     std::remove(p.c_str());
 }
 

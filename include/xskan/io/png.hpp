@@ -35,6 +35,7 @@
 #include "any_array.hpp"
 #include "atomic_file.hpp"
 #include "color.hpp"
+#include "png_rgb_deflate.hpp"
 
 namespace xskan
 {
@@ -45,6 +46,14 @@ namespace xskan
         {
             std::vector<unsigned char> raw;         ///< filtered scanlines
             std::vector<unsigned char> compressed;  ///< zlib stream
+            detail::rgb_deflate_state rgb;          ///< tables of the gray-RGB encoder
+        };
+
+        /// Deflate encoder of write_png at level 1.
+        enum class png_deflate
+        {
+            automatic,  ///< 8-bit RGB: xskan's gray-pixel encoder (io/png_rgb_deflate.hpp); others: generic
+            generic     ///< libdeflate (when built with it), else zlib
         };
 
         /// Options of write_png.
@@ -56,6 +65,10 @@ namespace xskan
             int compression_level = 1;
             /// Optional buffers reused between calls (libdeflate path); nullptr: local buffers.
             png_buffers* buffers = nullptr;
+            /// Encoder at level 1 (with libdeflate). automatic: 8-bit RGB images, e.g. overlays in
+            /// gray with coloured pixels, go through a per-pixel match finder made for them (about
+            /// 3x faster than libdeflate and smaller files on the analyze overlays); same pixels.
+            png_deflate deflate = png_deflate::automatic;
         };
 
         namespace detail
@@ -228,7 +241,7 @@ namespace xskan
          */
         inline std::string png_encode_libdeflate(std::FILE* fp, const unsigned char* data, std::uint32_t w,
                                                  std::uint32_t h, int channels, int bit_depth, int level,
-                                                 png_buffers& buf)
+                                                 png_buffers& buf, png_deflate encoder = png_deflate::automatic)
         {
             const std::size_t bytes = static_cast<std::size_t>(bit_depth / 8);
             const std::size_t rowbytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(channels) * bytes;
@@ -255,18 +268,44 @@ namespace xskan
                     std::memcpy(d + 1, s, rowbytes);
                 }
             }
-            std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
-                libdeflate_alloc_compressor(level < 1 ? 0 : 1), libdeflate_free_compressor);
-            if (!c)
+            std::size_t z = 0;
+            if (encoder == png_deflate::automatic && level == 1 && bit_depth == 8 && channels == 3
+                && buf.raw.size() < (std::size_t(1) << 32))
             {
-                return "cannot allocate the compressor";
+                // zlib stream: header (deflate, 32 KiB window, fastest), deflate data, Adler-32
+                if (buf.compressed.size() < 2)
+                {
+                    buf.compressed.resize(buf.raw.size() / 2 + 1024);
+                }
+                buf.compressed[0] = 0x78;
+                buf.compressed[1] = 0x01;
+                z = rgb_deflate_scanlines(buf.raw.data(), h, w, buf.compressed, 2, buf.rgb);
+                const std::uint32_t adler = libdeflate_adler32(1, buf.raw.data(), buf.raw.size());
+                if (buf.compressed.size() < z + 4)
+                {
+                    buf.compressed.resize(z + 4);
+                }
+                for (int k = 0; k < 4; ++k)
+                {
+                    buf.compressed[z + static_cast<std::size_t>(k)] = static_cast<unsigned char>(adler >> (24 - 8 * k));
+                }
+                z += 4;
             }
-            buf.compressed.resize(libdeflate_zlib_compress_bound(c.get(), buf.raw.size()));
-            const std::size_t z = libdeflate_zlib_compress(c.get(), buf.raw.data(), buf.raw.size(),
-                                                           buf.compressed.data(), buf.compressed.size());
-            if (z == 0)
+            else
             {
-                return "compression failed";
+                std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
+                    libdeflate_alloc_compressor(level < 1 ? 0 : 1), libdeflate_free_compressor);
+                if (!c)
+                {
+                    return "cannot allocate the compressor";
+                }
+                buf.compressed.resize(libdeflate_zlib_compress_bound(c.get(), buf.raw.size()));
+                z = libdeflate_zlib_compress(c.get(), buf.raw.data(), buf.raw.size(), buf.compressed.data(),
+                                             buf.compressed.size());
+                if (z == 0)
+                {
+                    return "compression failed";
+                }
             }
             bool ok = true;
             auto put32 = [](unsigned char* p, std::uint32_t v) {
@@ -362,7 +401,7 @@ namespace xskan
                 const std::string msg = detail::png_encode_libdeflate(
                     fp.get(), reinterpret_cast<const unsigned char*>(data), static_cast<std::uint32_t>(shape[1]),
                     static_cast<std::uint32_t>(shape[0]), channels, static_cast<int>(8 * sizeof(T)),
-                    opts.compression_level, opts.buffers != nullptr ? *opts.buffers : local);
+                    opts.compression_level, opts.buffers != nullptr ? *opts.buffers : local, opts.deflate);
                 if (!msg.empty())
                 {
                     throw std::runtime_error("cannot write PNG '" + path + "': " + msg);
