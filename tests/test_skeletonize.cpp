@@ -651,7 +651,7 @@ TEST_CASE("skeletonize thread team runs every index per phase, rethrows and stay
     }
 }
 
-TEST_CASE("Zhang bit-sliced table equals scikit-image's LUT for every neighbourhood", "[skeletonize][2d]")
+TEST_CASE("Zhang bit-sliced tables equal scikit-image's LUT for every neighbourhood", "[skeletonize][2d]")
 {
     // Word q, bit i holds neighbourhood code 64 q + i (bits NW, N, NE, E, SE, S, SW, W).
     std::uint64_t plane[4][8] = {};
@@ -665,15 +665,18 @@ TEST_CASE("Zhang bit-sliced table equals scikit-image's LUT for every neighbourh
     for (int q = 0; q < 4; ++q)
     {
         const auto* p = plane[q];
-        std::uint64_t f1 = 0, f2 = 0;
-        xskan::detail::zhang_lut_sliced(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], f1, f2);
+        std::uint64_t rm1 = 0, other1 = 0, rm2 = 0, other2 = 0;
+        xskan::detail::zhang_lut_sliced_first(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], rm1, other1);
+        xskan::detail::zhang_lut_sliced_second(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], rm2, other2);
         for (int i = 0; i < 64; ++i)
         {
             const int code = 64 * q + i;
             const int v = xskan::detail::zhang_lut[code];
             INFO("code " << code);
-            REQUIRE(((f1 >> i) & 1u) == static_cast<std::uint64_t>(v == 1 || v == 3));
-            REQUIRE(((f2 >> i) & 1u) == static_cast<std::uint64_t>(v == 2 || v == 3));
+            REQUIRE(((rm1 >> i) & 1u) == static_cast<std::uint64_t>(v == 1 || v == 3));
+            REQUIRE(((other1 >> i) & 1u) == static_cast<std::uint64_t>(v == 2));
+            REQUIRE(((rm2 >> i) & 1u) == static_cast<std::uint64_t>(v == 2 || v == 3));
+            REQUIRE(((other2 >> i) & 1u) == static_cast<std::uint64_t>(v == 1));
         }
     }
     // spot values of scikit-image's table

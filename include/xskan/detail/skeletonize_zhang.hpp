@@ -13,7 +13,7 @@
  * Fast version (same result): the image is stored as 64-pixel words; a pass
  * evaluates only the words holding "active" pixels A, 64 pixels at a time (4 words
  * per AVX2 register) with the table written as a Boolean circuit on the eight
- * shifted neighbour words (zhang_lut_sliced); del = A & table(this pass),
+ * shifted neighbour words (zhang_lut_sliced_first/second); del = A & table(this pass),
  * A' = A & table(other pass only). Invariant: every foreground pixel not
  * in A has lut value 0 for its current neighbourhood. Initially A = foreground
  * pixels with a background 8-neighbour (lut[255] = 0). After a pass with
@@ -62,15 +62,17 @@ namespace xskan
         struct zhang_buffers
         {
             static constexpr std::size_t pad = 8;
+            /// Row length unit: one SIMD register of words.
+            static constexpr std::size_t lanes = xsimd::batch<std::uint64_t>::size;
             std::size_t rows = 0;  // image rows + 2
-            std::size_t wpr = 0;   // words per row (padded width + one spare zero word)
+            std::size_t wpr = 0;   // words per row: padded width + at least one spare zero word, multiple of lanes
             std::vector<std::uint64_t> s_, a_, d_;
             std::vector<std::uint8_t> row_a, row_d;
 
             void reset(std::size_t h, std::size_t w)
             {
                 rows = h + 2;
-                wpr = (w + 2 + 63) / 64 + 1;
+                wpr = ((w + 2 + 63) / 64 + 1 + lanes - 1) / lanes * lanes;
                 const std::size_t n = rows * wpr + 2 * pad;
                 s_.assign(n, 0);
                 a_.assign(n, 0);
@@ -101,126 +103,78 @@ namespace xskan
             const V e = (m >> 1) | (mr << 63);
             const V sw = (d << 1) | (dl >> 63);
             const V se = (d >> 1) | (dr << 63);
-            V f1, f2;
-            zhang_lut_sliced(nw, u, ne, e, se, d, sw, w, f1, f2);
-            const V& now = Pass == 1 ? f1 : f2;
-            const V& other = Pass == 1 ? f2 : f1;
-            del = act & now;
-            keep = act & (other & ~now);
+            V remove, other;
+            if (Pass == 1)
+            {
+                zhang_lut_sliced_first(nw, u, ne, e, se, d, sw, w, remove, other);
+            }
+            else
+            {
+                zhang_lut_sliced_second(nw, u, ne, e, se, d, sw, w, remove, other);
+            }
+            del = act & remove;
+            keep = act & other;
         }
 
         /// Word-parallel evaluation of a whole row (see zhang_thin); returns whether anything is
-        /// deleted and sets `any_keep`. `up/mid/dn` may be read at [-1, wpr]; `dr` must be zero
-        /// (words without active pixels are skipped).
+        /// deleted and sets `any_keep`. `wpr` is a multiple of zhang_buffers::lanes; `up/mid/dn`
+        /// may be read at [-1, wpr]; `dr` must be zero (words without active pixels are skipped).
         template <unsigned Pass>
         inline bool zhang_sliced_row(const std::uint64_t* up, const std::uint64_t* mid, const std::uint64_t* dn,
                                      std::uint64_t* ar, std::uint64_t* dr, std::size_t wpr, bool& any_keep) noexcept
         {
             using batch = xsimd::batch<std::uint64_t>;
             constexpr std::size_t L = batch::size;
-            std::uint64_t any_d = 0, any_k = 0;
-            std::size_t w = 0;
-            if (wpr >= L)
+            const batch zero(std::uint64_t(0));
+            batch bd = zero, bk = zero;
+            for (std::size_t w = 0; w < wpr; w += L)
             {
-                batch bd(std::uint64_t(0)), bk(std::uint64_t(0));
-                const batch zero(std::uint64_t(0));
-                for (; w + L <= wpr; w += L)
+                const batch act = batch::load_unaligned(ar + w);
+                if (!xsimd::any(act != zero))
                 {
-                    const batch act = batch::load_unaligned(ar + w);
-                    if (!xsimd::any(act != zero))
-                    {
-                        continue;  // D is already zero here, A stays empty
-                    }
-                    batch del, keep;
-                    zhang_sliced_word<Pass>(
-                        batch::load_unaligned(up + w - 1), batch::load_unaligned(up + w),
-                        batch::load_unaligned(up + w + 1), batch::load_unaligned(mid + w - 1),
-                        batch::load_unaligned(mid + w), batch::load_unaligned(mid + w + 1),
-                        batch::load_unaligned(dn + w - 1), batch::load_unaligned(dn + w),
-                        batch::load_unaligned(dn + w + 1), act, del, keep);
-                    del.store_unaligned(dr + w);
-                    keep.store_unaligned(ar + w);
-                    bd = bd | del;
-                    bk = bk | keep;
+                    continue;  // D is already zero here, A stays empty
                 }
-                alignas(64) std::uint64_t tmp_d[L], tmp_k[L];
-                bd.store_aligned(tmp_d);
-                bk.store_aligned(tmp_k);
-                for (std::size_t k = 0; k < L; ++k)
-                {
-                    any_d |= tmp_d[k];
-                    any_k |= tmp_k[k];
-                }
+                batch del, keep;
+                zhang_sliced_word<Pass>(batch::load_unaligned(up + w - 1), batch::load_unaligned(up + w),
+                                        batch::load_unaligned(up + w + 1), batch::load_unaligned(mid + w - 1),
+                                        batch::load_unaligned(mid + w), batch::load_unaligned(mid + w + 1),
+                                        batch::load_unaligned(dn + w - 1), batch::load_unaligned(dn + w),
+                                        batch::load_unaligned(dn + w + 1), act, del, keep);
+                del.store_unaligned(dr + w);
+                keep.store_unaligned(ar + w);
+                bd = bd | del;
+                bk = bk | keep;
             }
-            for (; w < wpr; ++w)
-            {
-                if (!ar[w])
-                {
-                    continue;
-                }
-                std::uint64_t del, keep;
-                zhang_sliced_word<Pass>(up[w - 1], up[w], up[w + 1], mid[w - 1], mid[w], mid[w + 1], dn[w - 1], dn[w],
-                                        dn[w + 1], ar[w], del, keep);
-                dr[w] = del;
-                ar[w] = keep;
-                any_d |= del;
-                any_k |= keep;
-            }
-            any_keep = any_k != 0;
-            return any_d != 0;
+            any_keep = xsimd::any(bk != zero);
+            return xsimd::any(bd != zero);
         }
 
         /// Applies the deletions of rows r-1..r+1 to row r: S &= ~D, A |= dilate3x3(D) & S.
-        /// `du/dm/dd` may be read at [-1, wpr]; returns whether row r of A is non-empty.
+        /// `wpr` is a multiple of zhang_buffers::lanes; `du/dm/dd` may be read at [-1, wpr];
+        /// returns whether row r of A is non-empty.
         inline bool zhang_update_row(const std::uint64_t* du, const std::uint64_t* dm, const std::uint64_t* dd,
                                      std::uint64_t* sr, std::uint64_t* ar, std::size_t wpr) noexcept
         {
             using batch = xsimd::batch<std::uint64_t>;
             constexpr std::size_t L = batch::size;
-            std::uint64_t any = 0;
-            std::size_t w = 0;
-            auto step = [](const auto& l, const auto& v, const auto& r, const auto& dmid, const auto& s,
-                           const auto& a, auto& s_new, auto& a_new) {
-                const auto dil = v | (v << 1) | (l >> 63) | (v >> 1) | (r << 63);
-                s_new = s & ~dmid;
-                a_new = a | (dil & s_new);
-            };
-            if (wpr >= L)
+            const batch zero(std::uint64_t(0));
+            batch any = zero;
+            for (std::size_t w = 0; w < wpr; w += L)
             {
-                batch ba(std::uint64_t(0));
-                for (; w + L <= wpr; w += L)
-                {
-                    const batch l = batch::load_unaligned(du + w - 1) | batch::load_unaligned(dm + w - 1) |
-                                    batch::load_unaligned(dd + w - 1);
-                    const batch dmid = batch::load_unaligned(dm + w);
-                    const batch v = batch::load_unaligned(du + w) | dmid | batch::load_unaligned(dd + w);
-                    const batch r = batch::load_unaligned(du + w + 1) | batch::load_unaligned(dm + w + 1) |
-                                    batch::load_unaligned(dd + w + 1);
-                    batch s_new, a_new;
-                    step(l, v, r, dmid, batch::load_unaligned(sr + w), batch::load_unaligned(ar + w), s_new, a_new);
-                    s_new.store_unaligned(sr + w);
-                    a_new.store_unaligned(ar + w);
-                    ba = ba | a_new;
-                }
-                alignas(64) std::uint64_t tmp[L];
-                ba.store_aligned(tmp);
-                for (std::size_t k = 0; k < L; ++k)
-                {
-                    any |= tmp[k];
-                }
+                const batch l = batch::load_unaligned(du + w - 1) | batch::load_unaligned(dm + w - 1) |
+                                batch::load_unaligned(dd + w - 1);
+                const batch dmid = batch::load_unaligned(dm + w);
+                const batch v = batch::load_unaligned(du + w) | dmid | batch::load_unaligned(dd + w);
+                const batch r = batch::load_unaligned(du + w + 1) | batch::load_unaligned(dm + w + 1) |
+                                batch::load_unaligned(dd + w + 1);
+                const batch dil = v | (v << 1) | (l >> 63) | (v >> 1) | (r << 63);
+                const batch s_new = batch::load_unaligned(sr + w) & ~dmid;
+                const batch a_new = batch::load_unaligned(ar + w) | (dil & s_new);
+                s_new.store_unaligned(sr + w);
+                a_new.store_unaligned(ar + w);
+                any = any | a_new;
             }
-            for (; w < wpr; ++w)
-            {
-                const std::uint64_t l = du[w - 1] | dm[w - 1] | dd[w - 1];
-                const std::uint64_t v = du[w] | dm[w] | dd[w];
-                const std::uint64_t r = du[w + 1] | dm[w + 1] | dd[w + 1];
-                std::uint64_t s_new, a_new;
-                step(l, v, r, dm[w], sr[w], ar[w], s_new, a_new);
-                sr[w] = s_new;
-                ar[w] = a_new;
-                any |= a_new;
-            }
-            return any != 0;
+            return xsimd::any(any != zero);
         }
 
         /**
