@@ -1,5 +1,5 @@
 // Benchmarks of include/xskan/skeletonize.hpp on ../shared/bench inputs (4096x4096 mask,
-// 192^3 volume) and the 1024x1536 retic mask, optionally against OpenCV's
+// 192^3 volume) and the 1024x1536 retic and inf1 masks (the CLI pipeline's size), optionally against OpenCV's
 // cv::ximgproc::thinning (Zhang-Suen), which benchmarks/opencv_thinning.cmake enables when
 // OpenCV with ximgproc is installed. scikit-image timings: benchmarks/skimage_skeletonize.py.
 //
@@ -65,6 +65,8 @@ namespace
     const bench_case tubes3d{"bench/tubes3d_mask.npy", "bench/tubes3d_skeleton.npy", xskan::skeleton_method::lee};
     const bench_case retic{"golden/E_skeletonize/retic_gs_mask.npy", "golden/E_skeletonize/retic_gs_skeleton.npy",
                            xskan::skeleton_method::zhang};
+    const bench_case inf1{"golden/E_skeletonize/inf1_gs_mask.npy", "golden/E_skeletonize/inf1_gs_skeleton.npy",
+                          xskan::skeleton_method::zhang};
 
     bool same_foreground(const xt::xarray<u8>& a, const xt::xarray<u8>& b)
     {
@@ -154,6 +156,7 @@ namespace
     void BM_lee_192cube_cold(benchmark::State& s) { run_cold(s, tubes3d); }
     void BM_zhang_retic_1024x1536_warm(benchmark::State& s) { run_warm(s, retic); }
     void BM_zhang_retic_1024x1536_cold(benchmark::State& s) { run_cold(s, retic); }
+    void BM_zhang_inf1_1024x1536_warm(benchmark::State& s) { run_warm(s, inf1); }
 
 #ifdef XSKAN_HAVE_OPENCV_XIMGPROC
     void run_opencv(benchmark::State& state, const bench_case& c)
@@ -188,6 +191,7 @@ BENCHMARK(BM_lee_192cube_warm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->U
 BENCHMARK(BM_lee_192cube_cold)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_zhang_retic_1024x1536_warm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_zhang_retic_1024x1536_cold)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_zhang_inf1_1024x1536_warm)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 #ifdef XSKAN_HAVE_OPENCV_XIMGPROC
 BENCHMARK(BM_opencv_thinning_4096)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_opencv_thinning_retic_1024x1536)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -24,6 +24,8 @@ CASES = [
     ('lee_192cube', 'bench/tubes3d_mask.npy', 'bench/tubes3d_skeleton.npy', lambda m: skeletonize_3d(m)),
     ('zhang_retic_1024x1536', 'golden/E_skeletonize/retic_gs_mask.npy',
      'golden/E_skeletonize/retic_gs_skeleton.npy', lambda m: skeletonize(m)),
+    ('zhang_inf1_1024x1536', 'golden/E_skeletonize/inf1_gs_mask.npy',
+     'golden/E_skeletonize/inf1_gs_skeleton.npy', lambda m: skeletonize(m)),
 ]
 
 
