@@ -23,6 +23,7 @@
 
 #include "detail/common.hpp"
 #include "detail/skeleton_graph.hpp"
+#include "detail/union_find.hpp"
 #include "label.hpp"
 #include "skeleton.hpp"
 
@@ -134,20 +135,6 @@ namespace xskan
             bool fg_on_border = false;
             std::int64_t n_fg = 0;
             P next = 0;
-            auto merge = [&](P best, P l) -> P {
-                const P r = label_find(parent, l);
-                if (r == best)
-                {
-                    return r;
-                }
-                if (r < best)
-                {
-                    parent[static_cast<std::size_t>(best)] = r;
-                    return r;
-                }
-                parent[static_cast<std::size_t>(r)] = best;
-                return best;
-            };
             for (std::size_t r = 0; r < rows; ++r)
             {
                 const std::uint8_t* m = fg + r * cols;
@@ -188,7 +175,7 @@ namespace xskan
                             const P u = up[k];
                             if (u != 0 && (k == a || u != up[k - 1]))
                             {
-                                best = best == 0 ? label_find(parent, u) : merge(best, u);
+                                best = best == 0 ? label_find(parent, u) : label_union(parent, best, u);
                             }
                         }
                     }

@@ -20,6 +20,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include "detail/common.hpp"
+#include "detail/union_find.hpp"
 
 namespace xskan
 {
@@ -122,18 +123,6 @@ namespace xskan
             return out;
         }
 
-        template <class P>
-        P label_find(std::vector<P>& parent, P x) noexcept
-        {
-            while (parent[static_cast<std::size_t>(x)] != x)
-            {
-                auto& px = parent[static_cast<std::size_t>(x)];
-                px = parent[static_cast<std::size_t>(px)];  // path halving
-                x = px;
-            }
-            return x;
-        }
-
         /**
          * First pass: provisional labels (1, 2, ... in raster order of creation) into `prov`,
          * union-find forest in `parent` with every root the smallest label of its tree.
@@ -163,18 +152,7 @@ namespace xskan
                     {
                         return best;
                     }
-                    const P r = label_find(parent, l);
-                    if (best == 0 || r == best)
-                    {
-                        return r;
-                    }
-                    if (r < best)
-                    {
-                        parent[static_cast<std::size_t>(best)] = r;
-                        return r;
-                    }
-                    parent[static_cast<std::size_t>(r)] = best;
-                    return best;
+                    return best == 0 ? label_find(parent, l) : label_union(parent, best, l);
                 };
                 for (std::size_t r = 0; r < rows; ++r)
                 {
@@ -255,24 +233,7 @@ namespace xskan
                         {
                             continue;
                         }
-                        const P r = label_find(parent, l);
-                        if (best == 0)
-                        {
-                            best = r;
-                        }
-                        else if (r != best)
-                        {
-                            // link the larger root below the smaller one
-                            if (r < best)
-                            {
-                                parent[static_cast<std::size_t>(best)] = r;
-                                best = r;
-                            }
-                            else
-                            {
-                                parent[static_cast<std::size_t>(r)] = best;
-                            }
-                        }
+                        best = best == 0 ? label_find(parent, l) : label_union(parent, best, l);
                     }
                     if (best == 0)
                     {
