@@ -9,17 +9,23 @@
  * numpy, see mean_std_band.hpp); only the latency-bound sequential row prefix
  * is replaced by an estimate: D = C_l - C_t, a blocked SIMD prefix E of D and
  * Se = E[j+w] - E[j]. Both S and Se approximate the same real number
- * Σ_{q=j+1}^{j+w} (C_l[q] - C_t[q]); standard error analysis (any summation
- * order of n terms is within γ_{n-1}·Σ|terms|) gives, per output row,
+ * Σ_{q=j+1}^{j+w} (C_l[q] - C_t[q]). Error analysis: I[j+w] − I[j] shares
+ * the first j additions of both prefix sums, so only the w additions inside
+ * the window round (each by ≤ u·|I| ≤ u·RC), plus three roundings of the
+ * corner combination; the same holds for the blocked prefix (≤ w/4 + 1 carry
+ * additions inside a window, in-block trees of depth 2, scalar tails at most
+ * w additions). Per output row, with R = RC_t + RC_l,
  *
- *     |S - Se| ≤ (4.3·Q + 9)·u·(RC_t + RC_l),   RC = Σ_q |C[q]| ≤ 1.01·RA,
+ *     |S - Se| ≤ (2.1·w + 24)·u·R,   RC = Σ_q |C[q]| ≤ 1.01·RA,
  *
- * with Q the padded row length, u = 2⁻⁵³ and RA the running sum of |x| (x²)
- * over all padded rows so far. The pixel decision `x > t` is then taken
- * without a square root, over intervals that contain scikit-image's m and v:
- * with T(m, v) = m·(1 − k) + (k/r)·m·√v, a = x − (1 − k)·m̂ and b = (k/r)·m
- * (b > 0 required), `x > t` is certain when a_lo > 0 and a_lo² > b_hi²·v_hi,
- * `x ≤ t` is certain when a_hi < 0 or a_hi² < b_lo²·v_lo. Every other pixel
+ * with w the window width along the row, u = 2⁻⁵³ and RA the running sum of
+ * |x| (x²) over all padded rows so far. The pixel decision `x > t` is then
+ * taken without a square root, from intervals that contain scikit-image's m
+ * and v (half-widths from the bound above and the roundings of m, v, t, using
+ * X = max|x| over the padded rows so far): with a = x − (1 − k)·m̂,
+ * b = (k/r)·m̂ > δb and d = a² − b²·max(v̂, 0), `x > t` is certain when
+ * d > Dd and a > M, and `x ≤ t` when d < −Dd or a < −M, where M bounds the
+ * error of a (and of t's own rounding) and Dd that of d. Every other pixel
  * (ties, m ≈ 0, NaN, ...) is recomputed from the exact sequential prefix sums,
  * which are extended lazily along the row only as far as needed. The mask is
  * therefore identical to scikit-image's `image > threshold_sauvola(image)`.
@@ -274,6 +280,17 @@ namespace xskan
                 }
             }
 
+            // 8 bits -> 8 bytes of 0/1 (little endian: bit l -> byte l)
+            static std::uint64_t bits8_to_bytes(unsigned bits) noexcept
+            {
+#if defined(__BMI2__)
+                return _pdep_u64(bits, 0x0101010101010101ull);
+#else
+                return static_cast<std::uint64_t>(fast_mask_rows<double>::bits_to_bytes(static_cast<int>(bits & 15))) |
+                       (static_cast<std::uint64_t>(fast_mask_rows<double>::bits_to_bytes(static_cast<int>(bits >> 4))) << 32);
+#endif
+            }
+
             // [a, b, c, d] -> [a, a+b, a+b+c, a+b+c+d]
             static __m256d scan4(__m256d v) noexcept
             {
@@ -357,12 +374,12 @@ namespace xskan
                 constexpr double u = std::numeric_limits<double>::epsilon() / 2;
                 m_done = 0;
                 const double* x = m_data + i * m_n;
-                const double q = static_cast<double>(m_q);
+                const double wf = static_cast<double>(m_w);
                 // |S - Se| per channel for this row (see the file comment); NaN/inf -> nothing decided
                 const double rc1 = 1.01 * (ra1[i + 1] + ra1[i + m_g.w0 + 1]);
                 const double rc2 = 1.01 * (ra2[i + 1] + ra2[i + m_g.w0 + 1]);
-                const double err1 = (4.3 * q + 9) * u * rc1;
-                const double err2 = (4.3 * q + 9) * u * rc2;
+                const double err1 = (2.1 * wf + 24) * u * rc1;
+                const double err2 = (2.1 * wf + 24) * u * rc2;
                 const double wc = m_p.window_count;
                 const double inv_w = 1.0 / wc;
                 const double k = m_p.k;
@@ -382,62 +399,88 @@ namespace xskan
                     const double mb = xm + dm;
                     const double dv = e2w + 1.01 * dm * (2 * mb + dm) + 7.1 * u * (xm * xm + e2w + mb * mb) + 1e-300;
                     const double margin = std::abs(alpha) * dm + (6 + 10 * k) * u * (mb + dm) + 3 * u * xm + 1e-300;
-                    const double c_hi = c * (1 + 16 * u);
-                    const double c_lo = c * (1 - 16 * u);
+                    // d = a² − b²·max(v, 0) with a = x − (1 − k)·m, b = (k/r)·m; Dd bounds its error
+                    // (interval widths, roundings, and the 7u relative error of scikit-image's t)
+                    const double amax = 1.01 * (xm + std::abs(alpha) * mb + margin);
+                    const double bmax = 1.01 * c * mb;
+                    const double vmax = 1.01 * (xm * xm + e2w + dv);
+                    const double db = 1.01 * c * dm + 2.1 * u * c * mb;
+                    const double dd = 1.1 * (margin * (2 * amax + margin) + db * (2 * bmax + db) * vmax +
+                                             bmax * bmax * dv + 18 * u * (amax * amax + bmax * bmax * vmax)) +
+                                      1e-280;
                     const __m256d iw = _mm256_set1_pd(inv_w);
-                    const __m256d vdv = _mm256_set1_pd(dv);
                     const __m256d va = _mm256_set1_pd(alpha);
-                    const __m256d vmargin = _mm256_set1_pd(margin);
-                    const __m256d vc_hi = _mm256_set1_pd(c_hi);
-                    const __m256d vcd_hi = _mm256_set1_pd(c_hi * dm);
-                    const __m256d vc_lo = _mm256_set1_pd(c_lo);
-                    const __m256d vcd_lo = _mm256_set1_pd(c_lo * dm);
-                    const __m256d sq_tiny = _mm256_set1_pd(1e-280);
-                    const __m256d b_min = _mm256_set1_pd(1e-100);
+                    const __m256d vc = _mm256_set1_pd(c);
+                    const __m256d vm = _mm256_set1_pd(margin);
+                    const __m256d vnm = _mm256_set1_pd(-margin);
+                    const __m256d vdd = _mm256_set1_pd(dd);
+                    const __m256d vndd = _mm256_set1_pd(-dd);
+                    const __m256d bthr = _mm256_set1_pd(db + 1e-100);
                     const __m256d zero = _mm256_setzero_pd();
                     const double* E1 = e1.data();
                     const double* E2 = e2.data();
                     const std::size_t w = m_w;
-                    for (; j + 4 <= m_n; j += 4)
-                    {
-                        const __m256d s1 = _mm256_sub_pd(_mm256_loadu_pd(E1 + j + w), _mm256_loadu_pd(E1 + j));
-                        const __m256d s2 = _mm256_sub_pd(_mm256_loadu_pd(E2 + j + w), _mm256_loadu_pd(E2 + j));
-                        const __m256d xv = _mm256_loadu_pd(x + j);
+                    // 4 pixels from j: bit l of ok = decided, bit l of pos = x > t
+                    auto group = [&](std::size_t jj, int& ok, int& pos) {
+                        const __m256d s1 = _mm256_sub_pd(_mm256_loadu_pd(E1 + jj + w), _mm256_loadu_pd(E1 + jj));
+                        const __m256d s2 = _mm256_sub_pd(_mm256_loadu_pd(E2 + jj + w), _mm256_loadu_pd(E2 + jj));
                         const __m256d m = _mm256_mul_pd(s1, iw);
                         const __m256d g = _mm256_mul_pd(s2, iw);
-                        const __m256d v = _mm256_sub_pd(g, _mm256_mul_pd(m, m));
-                        const __m256d v_hi = _mm256_add_pd(v, vdv);
-                        const __m256d v_lo = _mm256_sub_pd(v, vdv);
-                        const __m256d a = _mm256_sub_pd(xv, _mm256_mul_pd(va, m));
-                        const __m256d a_lo = _mm256_sub_pd(a, vmargin);
-                        const __m256d a_hi = _mm256_add_pd(a, vmargin);
-                        const __m256d b_hi = _mm256_add_pd(_mm256_mul_pd(vc_hi, m), vcd_hi);
-                        const __m256d b_lo = _mm256_sub_pd(_mm256_mul_pd(vc_lo, m), vcd_lo);
-                        const __m256d pos = _mm256_and_pd(
-                            _mm256_cmp_pd(a_lo, zero, _CMP_GT_OQ),
-                            _mm256_cmp_pd(_mm256_mul_pd(a_lo, a_lo),
-                                          _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(b_hi, b_hi), v_hi), sq_tiny),
-                                          _CMP_GT_OQ));
-                        const __m256d neg = _mm256_or_pd(
-                            _mm256_cmp_pd(a_hi, zero, _CMP_LT_OQ),
-                            _mm256_cmp_pd(_mm256_add_pd(_mm256_mul_pd(a_hi, a_hi), sq_tiny),
-                                          _mm256_mul_pd(_mm256_mul_pd(b_lo, b_lo), v_lo), _CMP_LT_OQ));
-                        const __m256d ok =
-                            _mm256_and_pd(_mm256_or_pd(pos, neg), _mm256_cmp_pd(b_lo, b_min, _CMP_GT_OQ));
-                        const int okm = _mm256_movemask_pd(ok);
-                        const int posm = _mm256_movemask_pd(pos);
-                        const std::uint32_t bytes = fast_mask_rows<double>::bits_to_bytes(posm);
-                        std::memcpy(out + j, &bytes, 4);
-                        if (okm != 15)
+                        const __m256d v = _mm256_max_pd(_mm256_sub_pd(g, _mm256_mul_pd(m, m)), zero);
+                        const __m256d a = _mm256_sub_pd(_mm256_loadu_pd(x + jj), _mm256_mul_pd(va, m));
+                        const __m256d b = _mm256_mul_pd(vc, m);
+                        const __m256d d = _mm256_sub_pd(_mm256_mul_pd(a, a), _mm256_mul_pd(_mm256_mul_pd(b, b), v));
+                        const __m256d p = _mm256_and_pd(_mm256_cmp_pd(d, vdd, _CMP_GT_OQ), _mm256_cmp_pd(a, vm, _CMP_GT_OQ));
+                        const __m256d n = _mm256_or_pd(_mm256_cmp_pd(d, vndd, _CMP_LT_OQ), _mm256_cmp_pd(a, vnm, _CMP_LT_OQ));
+                        ok = _mm256_movemask_pd(_mm256_and_pd(_mm256_or_pd(p, n), _mm256_cmp_pd(b, bthr, _CMP_GT_OQ)));
+                        pos = _mm256_movemask_pd(p);
+                    };
+                    auto fix = [&](std::size_t jj, int ok, int lanes) {
+                        for (int l = 0; l < lanes; ++l)
                         {
-                            for (int l = 0; l < 4; ++l)
+                            if (!((ok >> l) & 1))
                             {
-                                if (!((okm >> l) & 1))
-                                {
-                                    out[j + l] = exact_pixel(j + l, x[j + l]);
-                                }
+                                out[jj + l] = exact_pixel(jj + l, x[jj + l]);
                             }
                         }
+                    };
+                    for (; j + 8 <= m_n; j += 8)
+                    {
+                        int ok0, pos0, ok1, pos1;
+                        group(j, ok0, pos0);
+                        group(j + 4, ok1, pos1);
+                        const std::uint64_t bytes = bits8_to_bytes(static_cast<unsigned>(pos0 | (pos1 << 4)));
+                        std::memcpy(out + j, &bytes, 8);
+                        const int ok = ok0 | (ok1 << 4);
+                        if (ok != 255)
+                        {
+                            fix(j, ok, 8);
+                        }
+                    }
+                    for (; j + 4 <= m_n; j += 4)
+                    {
+                        int ok, pos;
+                        group(j, ok, pos);
+                        const std::uint32_t bytes = static_cast<std::uint32_t>(bits8_to_bytes(static_cast<unsigned>(pos)));
+                        std::memcpy(out + j, &bytes, 4);
+                        if (ok != 15)
+                        {
+                            fix(j, ok, 4);
+                        }
+                    }
+                    if (j < m_n && m_n >= 4)
+                    {
+                        // the last 1-3 pixels: redo the last 4 (decided pixels get the same answer)
+                        j = m_n - 4;
+                        int ok, pos;
+                        group(j, ok, pos);
+                        const std::uint32_t bytes = static_cast<std::uint32_t>(bits8_to_bytes(static_cast<unsigned>(pos)));
+                        std::memcpy(out + j, &bytes, 4);
+                        if (ok != 15)
+                        {
+                            fix(j, ok, 4);
+                        }
+                        j = m_n;
                     }
                 }
                 for (; j < m_n; ++j)
