@@ -287,8 +287,10 @@ namespace xskan
      *   thinning (a 2D image is thinned as one slice, with the four in-plane
      *   border directions only); the image is zero-padded by one voxel.
      *
-     * Complexity: Zhang O(size/64 + Σ pixels whose neighbourhood changed) per
-     * subiteration on a bit-packed image (rows shared among `options.threads`);
+     * Complexity: Zhang O(rows + Σ 64-pixel words holding pixels whose neighbourhood
+     * changed) per subiteration on a bit-packed image, the look-up table evaluated as a
+     * Boolean circuit on whole words (one SIMD register of words at a time; rows shared
+     * among `options.threads`);
      * Lee O(size/64 of the rows still holding foreground) per border direction on a
      * bit-packed volume plus a table-driven neighbourhood test per border voxel whose
      * neighbourhood changed (candidate collection shared among `options.threads`).
