@@ -457,29 +457,25 @@ namespace xskan
                             fix(j, ok, 8);
                         }
                     }
-                    for (; j + 4 <= m_n; j += 4)
-                    {
+                    // 4 pixels from jj, written and fixed
+                    auto step4 = [&](std::size_t jj) {
                         int ok, pos;
-                        group(j, ok, pos);
+                        group(jj, ok, pos);
                         const std::uint32_t bytes = static_cast<std::uint32_t>(bits8_to_bytes(static_cast<unsigned>(pos)));
-                        std::memcpy(out + j, &bytes, 4);
+                        std::memcpy(out + jj, &bytes, 4);
                         if (ok != 15)
                         {
-                            fix(j, ok, 4);
+                            fix(jj, ok, 4);
                         }
+                    };
+                    for (; j + 4 <= m_n; j += 4)
+                    {
+                        step4(j);
                     }
                     if (j < m_n && m_n >= 4)
                     {
                         // the last 1-3 pixels: redo the last 4 (decided pixels get the same answer)
-                        j = m_n - 4;
-                        int ok, pos;
-                        group(j, ok, pos);
-                        const std::uint32_t bytes = static_cast<std::uint32_t>(bits8_to_bytes(static_cast<unsigned>(pos)));
-                        std::memcpy(out + j, &bytes, 4);
-                        if (ok != 15)
-                        {
-                            fix(j, ok, 4);
-                        }
+                        step4(m_n - 4);
                         j = m_n;
                     }
                 }
