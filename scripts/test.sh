@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and run every test: release (-O3 -march=native), AddressSanitizer +
-# UBSan, and the downstream find_package(xskan) consumer check.
+# UBSan (baseline x86-64, and -march=native for the SIMD modules), and the
+# downstream find_package(xskan) consumer check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,6 +16,11 @@ echo "== AddressSanitizer + UBSan build and tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$JOBS"
 ctest --preset asan -j "$JOBS"
+
+echo "== AddressSanitizer + UBSan with -march=native (AVX2/BMI2 paths of correlate, filters, threshold, skeletonize)"
+cmake --preset asan-native >/dev/null
+cmake --build --preset asan-native -j "$JOBS"
+ctest --preset asan-native -j "$JOBS"
 
 echo "== install + downstream consumer (find_package(xskan 0.1 CONFIG REQUIRED))"
 prefix=$(mktemp -d)
