@@ -150,6 +150,15 @@ namespace
         });
     }
 
+    /// skeleton + its CSR graph (built lazily on the first graph() call, e.g. by sholl's geodesic centre)
+    void BM_skeleton_csr(benchmark::State& state, std::string key)
+    {
+        run(state, key, [](const input& in) {
+            xskan::skeleton s(in.image);
+            benchmark::DoNotOptimize(s.graph().indices.data());
+        });
+    }
+
     void BM_summarize(benchmark::State& state, std::string key)
     {
         const input& in = load(key);
@@ -203,6 +212,7 @@ namespace
 
 XSKAN_BENCH_ALL(BM_pixel_graph);
 XSKAN_BENCH_ALL(BM_skeleton);
+XSKAN_BENCH_ALL(BM_skeleton_csr);
 XSKAN_BENCH_ALL(BM_summarize);
 XSKAN_BENCH_ALL(BM_end_to_end);
 XSKAN_BENCH_ALL(BM_main_branch);

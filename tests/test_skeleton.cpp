@@ -3,7 +3,9 @@
 // hand cases, prune_paths, bad input.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <set>
 
@@ -365,6 +367,21 @@ TEST_CASE("prune_paths re-thins like skan (skeletonize(image_cp) * image_cp, ref
     }
 }
 
+namespace
+{
+    /// Paths of an image's compact graph by the interleaved compact tracing (forced).
+    xskan::detail::traced_paths compact_interleaved(const xt::xarray<std::uint8_t>& img)
+    {
+        std::shared_ptr<xskan::detail::compact_graph> cg;
+        const auto pg = xskan::detail::skeleton_to_csgraph_impl(img, skeleton_options{}, xskan::junction_handling::mst,
+                                                                "test", nullptr, true, &cg);
+        REQUIRE(cg);
+        xskan::detail::traced_paths tp;
+        xskan::detail::trace_paths_compact(*cg, pg.values.data(), tp, 1);
+        return tp;
+    }
+}  // namespace
+
 TEST_CASE("fast path tracing equals the reference tracing; constant-value means/stdev equal numpy's sums",
           "[2d][3d][fast]")
 {
@@ -377,7 +394,7 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
         const skeleton sk(img);
         xskan::detail::traced_paths ref, inter;
         xskan::detail::trace_paths(sk.graph(), sk.degrees(), ref);
-        xskan::detail::trace_paths_fast(sk.graph(), sk.degrees(), inter, 1);
+        inter = compact_interleaved(img);
         REQUIRE(inter.indptr == ref.indptr);
         REQUIRE(inter.indices == ref.indices);
         REQUIRE(inter.lengths == ref.lengths);
@@ -393,7 +410,7 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
         const skeleton sk(img);
         xskan::detail::traced_paths ref, inter;
         xskan::detail::trace_paths(sk.graph(), sk.degrees(), ref);
-        xskan::detail::trace_paths_fast(sk.graph(), sk.degrees(), inter, 1);
+        inter = compact_interleaved(img);
         REQUIRE(ref.lengths.size() == 2);
         REQUIRE(inter.indptr == ref.indptr);
         REQUIRE(inter.indices == ref.indices);
@@ -413,7 +430,7 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
             REQUIRE(sk.paths_indices() == ref.indices);
             REQUIRE(sk.path_lengths() == ref.lengths);
             xskan::detail::traced_paths inter;  // interleaved walks forced (auto picks them for long paths only)
-            xskan::detail::trace_paths_fast(sk.graph(), sk.degrees(), inter, 1);
+            inter = compact_interleaved(img);
             REQUIRE(inter.indptr == ref.indptr);
             REQUIRE(inter.indices == ref.indices);
             REQUIRE(inter.lengths == ref.lengths);
@@ -443,5 +460,147 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
                 }
             }
         }
+    }
+}
+
+namespace
+{
+    /// The skeleton (compact graph + compact tracing, lazy CSR) equals the
+    /// n-D builder's graph traced by the reference trace_paths.
+    template <class T>
+    void check_compact_equals_reference(const xt::xarray<T>& img, const skeleton_options& opts)
+    {
+        const skeleton sk(img, opts);
+        const auto ref_graph = xskan::detail::skeleton_to_csgraph_impl(img, opts, xskan::junction_handling::mst, "test",
+                                                                       nullptr, false);
+        const auto& g = sk.graph();  // lazily built CSR form
+        REQUIRE(g.indptr == ref_graph.graph.indptr);
+        REQUIRE(g.indices == ref_graph.graph.indices);
+        REQUIRE(g.data.size() == ref_graph.graph.data.size());
+        for (std::size_t k = 0; k < g.data.size(); ++k)
+        {
+            const double a = g.data[k], b = ref_graph.graph.data[k];
+            REQUIRE(((a == b && std::signbit(a) == std::signbit(b)) || (std::isnan(a) && std::isnan(b))));
+        }
+        REQUIRE(sk.degrees() == ref_graph.degrees);
+        xskan::detail::traced_paths ref;
+        xskan::detail::trace_paths(ref_graph.graph, ref_graph.degrees, ref);
+        REQUIRE(sk.paths_indptr() == ref.indptr);
+        REQUIRE(sk.paths_indices() == ref.indices);
+        REQUIRE(sk.path_lengths().size() == ref.lengths.size());
+        for (std::size_t k = 0; k < ref.lengths.size(); ++k)
+        {
+            const double a = sk.path_lengths()[k], b = ref.lengths[k];
+            REQUIRE(((a == b && std::signbit(a) == std::signbit(b)) || (std::isnan(a) && std::isnan(b))));
+        }
+        REQUIRE(sk.skeleton_ids() == xskan::detail::connected_component_labels(ref_graph.graph));
+        // both compact tracings forced (auto picks the interleaved one for long paths only)
+        std::shared_ptr<xskan::detail::compact_graph> cg;
+        const auto pg = xskan::detail::skeleton_to_csgraph_impl(img, opts, xskan::junction_handling::mst, "test",
+                                                                nullptr, true, &cg);
+        if (cg)
+        {
+            for (const int mode : {1, 2})
+            {
+                xskan::detail::traced_paths tp;
+                xskan::detail::trace_paths_compact(*cg, pg.values.data(), tp, mode);
+                REQUIRE(tp.indptr == ref.indptr);
+                REQUIRE(tp.indices == ref.indices);
+                REQUIRE(tp.lengths.size() == ref.lengths.size());
+                for (std::size_t k = 0; k < ref.lengths.size(); ++k)
+                {
+                    const double a = tp.lengths[k], b = ref.lengths[k];
+                    REQUIRE(((a == b && std::signbit(a) == std::signbit(b)) || (std::isnan(a) && std::isnan(b))));
+                }
+            }
+        }
+        const skeleton copy = sk;  // copies share the compact graph and its CSR form
+        REQUIRE(&copy.graph() == &sk.graph());
+    }
+}  // namespace
+
+TEST_CASE("compact-graph tracing and lazy CSR equal the n-D builder + reference tracing (spacings, heights, NaN)",
+          "[2d][3d][fast]")
+{
+    std::uint32_t seed = 9001;
+    const std::vector<std::vector<std::size_t>> shapes = {{1, 1}, {1, 9}, {9, 1}, {2, 2}, {5, 7}, {40, 33},
+                                                          {1, 1, 1}, {2, 3, 2}, {7, 8, 6}};
+    for (const auto& shape : shapes)
+    {
+        for (int rep = 0; rep < 6; ++rep)
+        {
+            const double density = std::vector<double>{0.0, 0.1, 0.3, 0.55, 0.8, 1.0}[static_cast<std::size_t>(rep)];
+            const auto img8 = xskan_test::random_mixed_skeleton(shape, density, 4, seed++);
+            INFO("seed " << seed << " density " << density << " ndim " << shape.size());
+            const bool two = shape.size() == 2;
+            check_compact_equals_reference(img8, skeleton_options{});
+            check_compact_equals_reference(img8, skeleton_options{two ? std::vector<double>{1.5, 0.7}
+                                                                      : std::vector<double>{2.0, 0.5, 1.25}, false});
+            // anisotropic with longer rows than columns (no 2-D right-edge shortcut) and ties across classes
+            check_compact_equals_reference(img8, skeleton_options{two ? std::vector<double>{0.5, 2.0}
+                                                                      : std::vector<double>{5.0, 3.0, 4.0}, false});
+            // a diagonal as long as an axis step in floating point (1 + 1e-20 == 1)
+            check_compact_equals_reference(img8, skeleton_options{two ? std::vector<double>{1.0, 1e-10}
+                                                                      : std::vector<double>{1.0, 1e-10, 1e-10}, false});
+            const xt::xarray<bool> imgb = xt::cast<bool>(img8);
+            check_compact_equals_reference(imgb, skeleton_options{});
+            xt::xarray<std::int16_t> img16 = xt::cast<std::int16_t>(img8);
+            for (auto& v : img16) v = static_cast<std::int16_t>(v ? v * 37 - 90 : 0);
+            check_compact_equals_reference(img16, skeleton_options{{}, true});
+            xt::xarray<float> imgf = xt::cast<float>(img8) * 0.3f;
+            check_compact_equals_reference(imgf, skeleton_options{{}, true});
+            xt::xarray<double> imgd = xt::cast<double>(img8) * 0.1;
+            std::size_t k = 0;
+            for (auto& v : imgd)
+            {
+                if (v != 0.0 && (k++ % 5) == 2) v = std::numeric_limits<double>::quiet_NaN();
+            }
+            check_compact_equals_reference(imgd, skeleton_options{});
+            check_compact_equals_reference(imgd, skeleton_options{two ? std::vector<double>{1.5, 0.7}
+                                                                      : std::vector<double>{2.0, 0.5, 1.25}, true});
+        }
+    }
+    // long thin paths and isolated cycles (the interleaved tracing's home ground)
+    for (int rep = 0; rep < 6; ++rep)
+    {
+        const auto img = rep % 2 ? xskan_test::random_walk_skeleton({60, 70}, 1 + rep, 200, seed++)
+                                 : xskan_test::random_walk_skeleton({14, 15, 16}, 1 + rep, 150, seed++);
+        check_compact_equals_reference(img, skeleton_options{});
+        check_compact_equals_reference(img, skeleton_options{rep % 2 ? std::vector<double>{1.5, 0.7}
+                                                                     : std::vector<double>{5.0, 3.0, 4.0}, false});
+        xt::xarray<double> imgd = xt::cast<double>(img);
+        std::size_t k = 0;
+        for (auto& v : imgd)
+        {
+            if (v != 0.0) v = 0.25 * static_cast<double>(k++ % 9) + 0.5;
+        }
+        check_compact_equals_reference(imgd, skeleton_options{{}, true});
+    }
+    {
+        xt::xarray<std::uint8_t> img = xt::zeros<std::uint8_t>({std::size_t(12), std::size_t(30)});
+        for (std::size_t c = 2; c < 9; ++c) { img(1, c) = 1; img(7, c) = 1; }
+        for (std::size_t r = 2; r < 7; ++r) { img(r, 1) = 1; img(r, 9) = 1; }
+        for (std::size_t c = 12; c < 29; ++c) img(5, c) = 1;
+        img(11, 0) = 1;
+        check_compact_equals_reference(img, skeleton_options{});
+    }
+    // thick blobs and rings of junction pixels (2-D MST shortcuts and long cycles through clusters)
+    for (int rep = 0; rep < 4; ++rep)
+    {
+        xt::xarray<std::uint8_t> img = xt::zeros<std::uint8_t>({std::size_t(48), std::size_t(52)});
+        std::mt19937 rng(seed++);
+        std::uniform_int_distribution<int> coin(0, 9);
+        for (std::size_t r = 0; r < 48; ++r)
+        {
+            for (std::size_t c = 0; c < 52; ++c)
+            {
+                const bool ring = (r / 3 + c / 3) % 4 == 0 || r % 11 < 2 || c % 13 < 3;
+                img(r, c) = (ring && coin(rng) < 8) || coin(rng) == 0 ? 1 : 0;
+            }
+        }
+        INFO("blob rep " << rep);
+        check_compact_equals_reference(img, skeleton_options{});
+        check_compact_equals_reference(img, skeleton_options{{2.0, 1.0}, false});
+        check_compact_equals_reference(img, skeleton_options{{1.0, 2.0}, false});
     }
 }

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,12 +46,15 @@ namespace xskan
          * skeleton_to_csgraph: the 2-D / 3-D fast builder when applicable
          * (and allow_fast), else the general n-D builder + mst_junctions.
          * `labels` (optional) receives the connected-component labels when
-         * the fast builder ran (left empty otherwise).
+         * the fast builder ran (left empty otherwise). With `compact` set,
+         * the fast builder returns its compact graph there and leaves
+         * out.graph empty (the caller derives the CSR form when needed).
          */
         template <class E>
         pixel_graph skeleton_to_csgraph_impl(const xt::xexpression<E>& skeleton_image, const skeleton_options& opts,
                                              junction_handling junctions, const char* func,
-                                             std::vector<std::int64_t>* labels = nullptr, bool allow_fast = true)
+                                             std::vector<std::int64_t>* labels = nullptr, bool allow_fast = true,
+                                             std::shared_ptr<compact_graph>* compact = nullptr)
         {
             using T = std::decay_t<typename E::value_type>;
             static_assert(std::is_arithmetic<T>::value, "xskan: skeleton images must have an arithmetic value type");
@@ -78,6 +82,7 @@ namespace xskan
                 fo.values = &out.values;
                 fo.degrees = &out.degrees;
                 fo.labels = labels;
+                fo.compact = compact;
                 if (try_fast_pixel_graph<S>(img.ptr, img.shape, spacing, opts.value_is_height, value_kind_of<S>(),
                                             junctions == junction_handling::mst, fo))
                 {

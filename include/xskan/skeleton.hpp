@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -20,6 +22,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "detail/common.hpp"
+#include "detail/skeleton_compact_paths.hpp"
 #include "detail/skeleton_graph.hpp"
 #include "pixel_graph.hpp"
 #include "skeletonize.hpp"
@@ -66,7 +69,10 @@ namespace xskan
             using S = std::conditional_t<std::is_same<T, long double>::value, double, T>;
             m_kind = detail::value_kind_of<S>();
             std::vector<std::int64_t> labels;
-            pixel_graph pg = detail::skeleton_to_csgraph_impl(image, opts, junction_handling::mst, "skeleton", &labels);
+            std::shared_ptr<detail::compact_graph> cg;
+            pixel_graph pg = detail::skeleton_to_csgraph_impl(image, opts, junction_handling::mst, "skeleton", &labels,
+                                                              true, &cg);
+            m_compact = std::move(cg);
             const auto& sh = image.derived_cast().shape();
             m_shape.assign(sh.begin(), sh.end());
             m_spacing = detail::normalize_spacing(opts.spacing, m_shape.size(), "skeleton");
@@ -90,8 +96,22 @@ namespace xskan
         const std::vector<double>& node_values() const noexcept { return m_values; }
         /// Degrees after the junction MST (skan's `Skeleton.degrees`).
         const std::vector<std::int32_t>& degrees() const noexcept { return m_degrees; }
-        /// The pixel graph after the junction MST (skan's `Skeleton.graph`).
-        const csr_graph& graph() const noexcept { return m_graph; }
+        /**
+         * @brief The pixel graph after the junction MST (skan's `Skeleton.graph`).
+         *
+         * For 2-D / 3-D images the CSR form (int64 ids, float64 weights) is
+         * built on the first call (thread-safe) from the compact graph the
+         * paths were traced on; later calls return the same object.
+         */
+        const csr_graph& graph() const
+        {
+            if (!m_compact)
+            {
+                return m_graph;
+            }
+            std::call_once(m_lazy->once, [this] { detail::compact_to_csr(*m_compact, m_values.data(), m_lazy->graph); });
+            return m_lazy->graph;
+        }
 
         /// Number of paths (branches).
         std::size_t n_paths() const noexcept { return m_lengths.size(); }
@@ -359,7 +379,15 @@ namespace xskan
                 m_graph.indptr.assign(1, 0);
             }
             detail::traced_paths tp;
-            detail::trace_paths_fast(m_graph, m_degrees, tp);
+            if (m_compact)
+            {
+                m_lazy = std::make_shared<lazy_graph>();
+                detail::trace_paths_compact(*m_compact, m_values.data(), tp);
+            }
+            else
+            {
+                detail::trace_paths(m_graph, m_degrees, tp);  // n-D images
+            }
             m_paths_indptr = std::move(tp.indptr);
             m_paths_indices = std::move(tp.indices);
             m_lengths = std::move(tp.lengths);
@@ -369,7 +397,7 @@ namespace xskan
             }
             else
             {
-                m_skeleton_ids = detail::connected_component_labels(m_graph);
+                m_skeleton_ids = detail::connected_component_labels(graph());
             }
             // All node values equal to one integer v (bool images: 1): every path's mean
             // is v and stdev 0 exactly, whatever numpy's summation order, as long
@@ -434,7 +462,15 @@ namespace xskan
         xt::xtensor<std::int64_t, 2> m_coordinates;
         std::vector<double> m_values;
         std::vector<std::int32_t> m_degrees;
-        csr_graph m_graph;
+        csr_graph m_graph;  ///< the graph when built by the n-D builder (m_compact empty)
+        /// 2-D / 3-D: the graph in compact form (immutable, shared by copies)
+        std::shared_ptr<const detail::compact_graph> m_compact;
+        struct lazy_graph
+        {
+            std::once_flag once;
+            csr_graph graph;
+        };
+        std::shared_ptr<lazy_graph> m_lazy;  ///< CSR form of m_compact, built on first use of graph()
         std::vector<std::int64_t> m_paths_indptr{0};
         std::vector<std::int64_t> m_paths_indices;
         std::vector<double> m_lengths;

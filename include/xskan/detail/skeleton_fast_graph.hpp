@@ -56,10 +56,46 @@ namespace xskan
         }
 #endif
 
+        /// Per-node record of the fast builder (16 bytes, one cache access per node).
+        struct fast_node
+        {
+            std::uint32_t raw_mask;  ///< neighbour offsets present before the junction MST (bit k = offset k)
+            std::uint32_t mask;      ///< neighbour offsets kept after the junction MST
+            std::int32_t ptr;        ///< start of the node's entries in compact_graph::raw (one per raw_mask bit)
+            std::int32_t pad;
+        };
+
+        /// Neighbour id of a node record along offset k (k set in raw_mask).
+        inline std::int32_t compact_neighbour(const std::int32_t* rw, const fast_node& nd, int k) noexcept
+        {
+            return rw[static_cast<std::size_t>(nd.ptr) + static_cast<std::size_t>(fast_popcount(nd.raw_mask & ((1u << k) - 1u)))];
+        }
+
+        /**
+         * The pixel graph in the fast builder's compact form (2-D / 3-D, int32
+         * ids): neighbour bit masks per node and the raw neighbour lists;
+         * the CSR form (int64 / float64) is derived from it on demand
+         * (compact_to_csr), paths are traced from it directly.
+         */
+        struct compact_graph
+        {
+            int ndim = 0;                        ///< 2 or 3 (K = 8 or 26 offsets)
+            std::size_t n = 0;                   ///< number of nodes
+            std::unique_ptr<fast_node[]> nodes;  ///< n + 1 records (nodes[n].ptr = number of raw entries)
+            std::unique_ptr<std::int32_t[]> raw; ///< neighbour ids, in offset order per node
+            std::size_t n_entries = 0;           ///< directed entries kept after the MST (CSR size)
+            double dist[26] = {};                ///< length of every offset (spacing applied)
+            bool value_is_height = false;
+            value_kind kind = value_kind::boolean;
+
+        };
+
         /// Outputs of the fast pixel-graph builder.
         struct fast_graph_out
         {
-            csr_graph* graph = nullptr;
+            csr_graph* graph = nullptr;  ///< CSR output (unless `compact` is set)
+            /// if set: the compact form is returned here and no CSR is built
+            std::shared_ptr<compact_graph>* compact = nullptr;
             xt::xtensor<std::int64_t, 2>* coordinates = nullptr;
             std::vector<double>* values = nullptr;
             std::vector<std::int32_t>* degrees = nullptr;
@@ -147,6 +183,247 @@ namespace xskan
         }
 
         /**
+         * CSR form (int64 ids, float64 weights: dist(offset) or hypot(height
+         * difference, dist)) of a compact graph; `values` = node values.
+         */
+        inline void compact_to_csr(const compact_graph& cg, const double* values, csr_graph& g)
+        {
+            const std::size_t N = cg.n;
+            g.indptr.resize(N + 1);
+            g.indices.resize(cg.n_entries);
+            g.data.resize(cg.n_entries);
+            std::int64_t* indptr = g.indptr.data();
+            std::int64_t* gi = g.indices.data();
+            double* gd = g.data.data();
+            const fast_node* nds = cg.nodes.get();
+            const std::int32_t* rw = cg.raw.get();
+            std::size_t w = 0;
+            for (std::size_t i = 0; i < N; ++i)
+            {
+                indptr[i] = static_cast<std::int64_t>(w);
+                const fast_node& nd = nds[i];
+                std::uint32_t m = nd.raw_mask;
+                std::size_t ent = static_cast<std::size_t>(nd.ptr);
+                for (; m; m &= m - 1, ++ent)
+                {
+                    const int k = fast_ctz(m);
+                    if (!(nd.mask & (1u << k)))
+                    {
+                        continue;
+                    }
+                    const std::int32_t j = rw[ent];
+                    gi[w] = j;
+                    gd[w] = cg.value_is_height
+                                ? std::hypot(height_difference(values[i], values[static_cast<std::size_t>(j)], cg.kind),
+                                             cg.dist[k])
+                                : cg.dist[k];
+                    ++w;
+                }
+            }
+            indptr[N] = static_cast<std::int64_t>(w);
+        }
+
+        /**
+         * skan's junction MST on the fast builder's node records: Kruskal over
+         * the edges joining two junction pixels (degree >= 3 before the MST)
+         * in the stable order (weight, smaller id, larger id). Without
+         * heights, edges of equal length are processed class by class
+         * (increasing length; inside a class in CSR order = (i, j) order)
+         * straight from the masks; with heights, a stable sort of the edge
+         * list. A dropped edge clears its bits in `mask` of both nodes and
+         * decrements both degrees; `n_drop` counts dropped edges.
+         */
+        template <int NDIM>
+        void fast_junction_mst(fast_node* nds, const std::int32_t* rw, std::size_t N, std::int32_t* deg,
+                               const double* dist, bool value_is_height, const double* vptr, value_kind kind,
+                               std::size_t& n_drop)
+        {
+            constexpr int K = NDIM == 2 ? 8 : 26;
+            constexpr int KH = K / 2;
+            constexpr std::uint32_t low_half = (1u << KH) - 1u;
+            auto nb_of = [&](std::size_t i, int k) { return compact_neighbour(rw, nds[i], k); };
+            auto drop = [&](std::size_t i, std::size_t j, int k) {
+                nds[i].mask &= ~(1u << k);
+                nds[j].mask &= ~(1u << (K - 1 - k));
+                --deg[i];
+                --deg[j];
+                ++n_drop;
+            };
+            // 2-D shortcuts (no union-find): a diagonal edge whose two endpoints share a
+            // junction 4-neighbour closes a cycle with two shorter edges processed
+            // before it; a right edge below a junction pair (up, up-right) closes a
+            // 2x2 cycle of edges processed before it when down edges are not longer.
+            const bool diag_shortcut = NDIM == 2 && !value_is_height && dist[5] == dist[7] &&
+                                       dist[7] > std::max(dist[4], dist[6]);
+            const bool right_shortcut = NDIM == 2 && !value_is_height && dist[6] <= dist[4];
+            // junction nodes with at least one forward junction neighbour, and those offsets
+            std::unique_ptr<std::int32_t[]> jl(new std::int32_t[N + 1]);
+            std::unique_ptr<std::uint32_t[]> jfw(new std::uint32_t[N + 1]);
+            std::size_t nj = 0;
+            for (std::size_t i = 0; i < N; ++i)
+            {
+                const fast_node& nd = nds[i];
+                if (fast_popcount(nd.raw_mask) < 3)  // junction = degree >= 3 before the MST
+                {
+                    continue;
+                }
+                std::uint32_t m = (diag_shortcut || right_shortcut) ? nd.raw_mask : nd.raw_mask & ~low_half;
+                std::size_t ent = static_cast<std::size_t>(nd.ptr) +
+                                  static_cast<std::size_t>(fast_popcount(nd.raw_mask & ~m));
+                std::uint32_t jm = 0;  // offsets of the junction neighbours
+                for (; m; m &= m - 1, ++ent)
+                {
+                    if (fast_popcount(nds[rw[ent]].raw_mask) >= 3)
+                    {
+                        jm |= m & (~m + 1u);
+                    }
+                }
+                if (NDIM == 2 && (diag_shortcut || right_shortcut))
+                {
+                    std::uint32_t drop_now = 0;
+                    // offsets (2-D): 1 up, 2 up-right, 3 left, 4 right, 5 down-left, 6 down, 7 down-right
+                    if (diag_shortcut && (jm & (1u << 5)) && (jm & ((1u << 3) | (1u << 6))))
+                    {
+                        drop_now |= 1u << 5;
+                    }
+                    if (diag_shortcut && (jm & (1u << 7)) && (jm & ((1u << 4) | (1u << 6))))
+                    {
+                        drop_now |= 1u << 7;
+                    }
+                    if (right_shortcut && (jm & (1u << 4)) && (jm & (1u << 1)) && (jm & (1u << 2)))
+                    {
+                        drop_now |= 1u << 4;
+                    }
+                    for (std::uint32_t dm = drop_now; dm; dm &= dm - 1)
+                    {
+                        const int k = fast_ctz(dm);
+                        drop(i, static_cast<std::size_t>(nb_of(i, k)), k);
+                    }
+                    jm &= ~drop_now;
+                }
+                jm &= ~low_half;
+                if (jm)
+                {
+                    jl[nj] = static_cast<std::int32_t>(i);
+                    jfw[nj] = jm;
+                    ++nj;
+                }
+            }
+            if (nj == 0)
+            {
+                return;
+            }
+            std::unique_ptr<std::int32_t[]> parent(new std::int32_t[N]);
+            std::int32_t* par = parent.get();
+            std::iota(par, par + N, 0);
+            auto find = [par](std::int32_t x) {
+                while (par[x] != x)
+                {
+                    par[x] = par[par[x]];
+                    x = par[x];
+                }
+                return x;
+            };
+            // true iff i and j were not connected yet (then they are joined)
+            auto unite = [&](std::int32_t i, std::int32_t j) {
+                const std::int32_t ri = find(i);
+                const std::int32_t rj = find(j);
+                if (ri == rj)
+                {
+                    return false;
+                }
+                if (ri < rj)
+                {
+                    par[rj] = ri;
+                }
+                else
+                {
+                    par[ri] = rj;
+                }
+                return true;
+            };
+            if (value_is_height)
+            {
+                struct jedge
+                {
+                    std::int32_t i, j, k;
+                };
+                std::vector<jedge> all;
+                for (std::size_t t = 0; t < nj; ++t)
+                {
+                    const auto i = static_cast<std::size_t>(jl[t]);
+                    for (std::uint32_t fw = jfw[t]; fw; fw &= fw - 1)
+                    {
+                        const int k = fast_ctz(fw);
+                        all.push_back({jl[t], nb_of(i, k), k});
+                    }
+                }
+                std::vector<double> w(all.size());
+                for (std::size_t t = 0; t < all.size(); ++t)
+                {
+                    w[t] = std::hypot(height_difference(vptr[all[t].i], vptr[all[t].j], kind), dist[all[t].k]);
+                }
+                std::vector<std::int32_t> order(all.size());
+                std::iota(order.begin(), order.end(), 0);
+                std::stable_sort(order.begin(), order.end(), [&](std::int32_t x, std::int32_t y) {
+                    const bool xn = std::isnan(w[static_cast<std::size_t>(x)]);
+                    const bool yn = std::isnan(w[static_cast<std::size_t>(y)]);
+                    if (xn != yn)
+                    {
+                        return yn;
+                    }
+                    return !xn && w[static_cast<std::size_t>(x)] < w[static_cast<std::size_t>(y)];
+                });
+                for (const std::int32_t t : order)
+                {
+                    const jedge& ed = all[static_cast<std::size_t>(t)];
+                    if (!unite(ed.i, ed.j))
+                    {
+                        drop(static_cast<std::size_t>(ed.i), static_cast<std::size_t>(ed.j), ed.k);
+                    }
+                }
+                return;
+            }
+            // offset classes of equal length, in increasing length
+            std::vector<double> distinct;
+            for (int k = KH; k < K; ++k)
+            {
+                distinct.push_back(dist[k]);
+            }
+            std::sort(distinct.begin(), distinct.end());
+            distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+            for (const double dc : distinct)
+            {
+                std::uint32_t cm = 0;
+                for (int k = KH; k < K; ++k)
+                {
+                    if (dist[k] == dc)
+                    {
+                        cm |= 1u << k;
+                    }
+                }
+                for (std::size_t t = 0; t < nj; ++t)
+                {
+                    std::uint32_t fw = jfw[t] & cm;
+                    if (!fw)
+                    {
+                        continue;
+                    }
+                    const std::int32_t i = jl[t];
+                    for (; fw; fw &= fw - 1)
+                    {
+                        const int k = fast_ctz(fw);
+                        const std::int32_t j = nb_of(static_cast<std::size_t>(i), k);
+                        if (!unite(i, j))
+                        {
+                            drop(static_cast<std::size_t>(i), static_cast<std::size_t>(j), k);
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
          * Pixel graph of a contiguous 2-D / 3-D image (NDIM = ndim), given the
          * per-plane prefix counts. Same result as build_raw_pixel_graph (+
          * mst_junctions when `mst`): node ids in C order, neighbours in
@@ -214,15 +491,14 @@ namespace xskan
             values.assign(N, 1.0);
             double* vptr = values.data();
             std::unique_ptr<std::int32_t[]> npos(new std::int32_t[N + 1]);
-            std::unique_ptr<std::uint32_t[]> nbmask(new std::uint32_t[N + 1]);
-            std::unique_ptr<std::int32_t[]> rawptr(new std::int32_t[N + 1]);
+            std::unique_ptr<fast_node[]> nodes(new fast_node[N + 1]);
             std::unique_ptr<std::int32_t[]> lab_parent(out.labels ? new std::int32_t[N + 1] : nullptr);
             std::size_t raw_cap = N * (NDIM == 2 ? 4 : 6) + 64;
             std::unique_ptr<std::int32_t[]> raw(new std::int32_t[raw_cap]);
             std::size_t raw_n = 0;
 
             // Ring of three padded planes (+ one all-zero plane) of occupancy and ids.
-            std::vector<std::uint8_t> mring(4 * PS, 0);
+            std::vector<std::uint8_t> mring(4 * PS + 8, 0);  // +8: 4-byte reads at the end
             std::unique_ptr<std::int32_t[]> iring(new std::int32_t[3 * PS]);
             const std::uint8_t* zero_plane = mring.data() + 3 * PS;
             std::vector<std::uint8_t> row_dirty(3 * H, 0);  // ring row holds non-zero bytes
@@ -363,11 +639,9 @@ namespace xskan
                         ip[d + 1] = iring.get() + slot * PS;
                     }
                 }
-                const std::uint8_t* mk[K];
                 const std::int32_t* ik[K];
                 for (int k = 0; k < K; ++k)
                 {
-                    mk[k] = mp[dzs[k] + 1] + dl[k];
                     ik[k] = ip[dzs[k] + 1] + dl[k];
                 }
                 if (raw_n + (e - b) * K > raw_cap)
@@ -382,13 +656,28 @@ namespace xskan
                 for (std::size_t i = b; i < e; ++i)
                 {
                     const auto x = static_cast<std::size_t>(npos[i]);
-                    std::uint32_t mask = 0;
-                    for (int k = 0; k < K; ++k)
+                    // 3x3(x3) block of bytes around x -> bit mask in offset order: each row of 3
+                    // bytes (x-1, x, x+1) -> 0/1 per byte (SWAR), then the multiply moves byte b
+                    // to bit 14 + b without carries (the 4th byte only reaches bits >= 24)
+                    auto three = [](const std::uint8_t* p3) {
+                        std::uint32_t u;
+                        std::memcpy(&u, p3, 4);
+                        u = ((((u & 0x7f7f7f7fu) + 0x7f7f7f7fu) | u) >> 7) & 0x01010101u;
+                        return ((u * 0x4081u) >> 14) & 7u;
+                    };
+                    std::uint32_t full = 0;  // 9 / 27 bits, centre included
+                    for (int r = 0; r < (NDIM == 2 ? 3 : 9); ++r)
                     {
-                        mask |= static_cast<std::uint32_t>(mk[k][x] != 0) << k;
+                        const std::uint8_t* rowp = NDIM == 2 ? mp[r] : mp[r / 3] + (r % 3 - 1) * static_cast<std::ptrdiff_t>(PW);
+                        full |= three(rowp + x - 1) << (3 * r);
                     }
-                    nbmask[i] = mask;
-                    rawptr[i] = static_cast<std::int32_t>(raw_n);
+                    constexpr int C = K / 2;  // centre bit
+                    const std::uint32_t mask = (full & ((1u << C) - 1u)) | ((full >> (C + 1)) << C);
+                    fast_node& nd = nodes[i];
+                    nd.raw_mask = mask;
+                    nd.mask = mask;
+                    nd.ptr = static_cast<std::int32_t>(raw_n);
+                    nd.pad = 0;
                     std::uint32_t mm = mask;
                     while (mm)
                     {
@@ -401,10 +690,25 @@ namespace xskan
                         std::int32_t* lp = lab_parent.get();
                         auto r = static_cast<std::int32_t>(i);
                         lp[i] = r;
-                        const std::size_t nb_back = static_cast<std::size_t>(fast_popcount(mask & low_half));
-                        for (std::size_t t = 0; t < nb_back; ++t)
+                        std::uint32_t back = mask & low_half;
+                        if (NDIM == 2)
                         {
-                            const std::int32_t rn = lfind(rw[static_cast<std::size_t>(rawptr[i]) + t]);
+                            // up (1) is adjacent to left (3), up-left (0) and up-right (2), which
+                            // were joined to it earlier; left is adjacent to up-left
+                            if (back & 2u)
+                            {
+                                back = 2u;
+                            }
+                            else if (back & 8u)
+                            {
+                                back &= ~1u;
+                            }
+                        }
+                        for (; back; back &= back - 1)
+                        {
+                            const int k = fast_ctz(back);
+                            const std::int32_t rn = lfind(rw[static_cast<std::size_t>(nd.ptr) +
+                                                             static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))]);
                             if (rn < r)
                             {
                                 lp[r] = rn;
@@ -418,8 +722,9 @@ namespace xskan
                     }
                 }
             }
-            rawptr[N] = static_cast<std::int32_t>(raw_n);
+            nodes[N] = fast_node{0u, 0u, static_cast<std::int32_t>(raw_n), 0};
             std::int32_t* rw = raw.get();
+            fast_node* nds = nodes.get();
 
             // Degrees before the MST.
             auto& degrees = *out.degrees;
@@ -427,164 +732,32 @@ namespace xskan
             std::int32_t* deg = degrees.data();
             for (std::size_t i = 0; i < N; ++i)
             {
-                deg[i] = fast_popcount(nbmask[i]);
+                deg[i] = fast_popcount(nds[i].raw_mask);
             }
 
             // Junction MST: Kruskal over junction-junction edges in (weight, i, j) order.
             std::size_t n_drop = 0;
             if (mst)
             {
-                struct jedge
-                {
-                    std::int32_t i, j, k;
-                };
-                auto entry_of = [&](std::size_t node, int k) {
-                    return static_cast<std::size_t>(rawptr[node]) +
-                           static_cast<std::size_t>(fast_popcount(nbmask[node] & ((1u << k) - 1u)));
-                };
-                // class of every forward offset = rank of its distance among the distinct ones
-                std::vector<double> distinct;
-                for (int k = KH; k < K; ++k)
-                {
-                    distinct.push_back(dist[k]);
-                }
-                std::sort(distinct.begin(), distinct.end());
-                distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-                int cls[K];
-                for (int k = KH; k < K; ++k)
-                {
-                    cls[k] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), dist[k]) -
-                                              distinct.begin());
-                }
-                std::vector<std::vector<jedge>> buckets(value_is_height ? 1 : distinct.size());
-                std::unique_ptr<std::int32_t[]> parent;
-                bool any = false;
-                for (std::size_t i = 0; i < N; ++i)
-                {
-                    if (deg[i] < 3)
-                    {
-                        continue;
-                    }
-                    const std::uint32_t m = nbmask[i];
-                    std::uint32_t fw = m & ~low_half;
-                    std::size_t ent = static_cast<std::size_t>(rawptr[i]) + static_cast<std::size_t>(fast_popcount(m & low_half));
-                    for (; fw; fw &= fw - 1, ++ent)
-                    {
-                        const int k = fast_ctz(fw);
-                        const std::int32_t j = rw[ent];
-                        if (deg[j] >= 3)
-                        {
-                            buckets[value_is_height ? 0 : static_cast<std::size_t>(cls[k])].push_back(
-                                {static_cast<std::int32_t>(i), j, k});
-                            any = true;
-                        }
-                    }
-                }
-                if (any)
-                {
-                    parent.reset(new std::int32_t[N]);
-                    std::int32_t* par = parent.get();
-                    for (auto& bk : buckets)
-                    {
-                        for (const jedge& ed : bk)
-                        {
-                            par[ed.i] = ed.i;
-                            par[ed.j] = ed.j;
-                        }
-                    }
-                    auto find = [par](std::int32_t x) {
-                        while (par[x] != x)
-                        {
-                            par[x] = par[par[x]];
-                            x = par[x];
-                        }
-                        return x;
-                    };
-                    auto step = [&](const jedge& ed) {
-                        const std::int32_t ri = find(ed.i);
-                        const std::int32_t rj = find(ed.j);
-                        if (ri != rj)
-                        {
-                            par[ri] = rj;
-                        }
-                        else
-                        {
-                            rw[entry_of(static_cast<std::size_t>(ed.i), ed.k)] = -1;
-                            rw[entry_of(static_cast<std::size_t>(ed.j), K - 1 - ed.k)] = -1;
-                            --deg[ed.i];
-                            --deg[ed.j];
-                            ++n_drop;
-                        }
-                    };
-                    if (value_is_height)
-                    {
-                        std::vector<jedge>& all = buckets[0];
-                        std::vector<double> w(all.size());
-                        for (std::size_t t = 0; t < all.size(); ++t)
-                        {
-                            w[t] = std::hypot(height_difference(vptr[all[t].i], vptr[all[t].j], kind), dist[all[t].k]);
-                        }
-                        std::vector<std::int32_t> order(all.size());
-                        std::iota(order.begin(), order.end(), 0);
-                        std::stable_sort(order.begin(), order.end(), [&](std::int32_t x, std::int32_t y) {
-                            const bool xn = std::isnan(w[static_cast<std::size_t>(x)]);
-                            const bool yn = std::isnan(w[static_cast<std::size_t>(y)]);
-                            if (xn != yn)
-                            {
-                                return yn;
-                            }
-                            return !xn && w[static_cast<std::size_t>(x)] < w[static_cast<std::size_t>(y)];
-                        });
-                        for (const std::int32_t t : order)
-                        {
-                            step(all[static_cast<std::size_t>(t)]);
-                        }
-                    }
-                    else
-                    {
-                        for (const auto& bk : buckets)
-                        {
-                            for (const jedge& ed : bk)
-                            {
-                                step(ed);
-                            }
-                        }
-                    }
-                }
+                fast_junction_mst<NDIM>(nds, rw, N, deg, dist, value_is_height, vptr, kind, n_drop);
             }
 
-            // Final CSR (int64 indices, float64 weights).
-            csr_graph& g = *out.graph;
-            g.indptr.resize(N + 1);
-            std::int64_t* indptr = g.indptr.data();
-            const std::size_t total = raw_n - 2 * n_drop;
-            g.indices.resize(total);
-            g.data.resize(total);
-            std::int64_t* gi = g.indices.data();
-            double* gd = g.data.data();
+            auto cg = std::make_shared<compact_graph>();
+            cg->ndim = NDIM;
+            cg->n = N;
+            cg->nodes = std::move(nodes);
+            cg->raw = std::move(raw);
+            cg->n_entries = raw_n - 2 * n_drop;
+            std::copy(dist, dist + K, cg->dist);
+            cg->value_is_height = value_is_height;
+            cg->kind = kind;
+            if (out.compact)
             {
-                std::size_t w = 0;
-                for (std::size_t i = 0; i < N; ++i)
-                {
-                    indptr[i] = static_cast<std::int64_t>(w);
-                    std::uint32_t m = nbmask[i];
-                    std::size_t ent = static_cast<std::size_t>(rawptr[i]);
-                    for (; m; m &= m - 1, ++ent)
-                    {
-                        const std::int32_t j = rw[ent];
-                        if (j < 0)
-                        {
-                            continue;
-                        }
-                        const int k = fast_ctz(m);
-                        gi[w] = j;
-                        gd[w] = value_is_height
-                                    ? std::hypot(height_difference(vptr[i], vptr[static_cast<std::size_t>(j)], kind), dist[k])
-                                    : dist[k];
-                        ++w;
-                    }
-                }
-                indptr[N] = static_cast<std::int64_t>(w);
+                *out.compact = std::move(cg);
+            }
+            else
+            {
+                compact_to_csr(*cg, vptr, *out.graph);
             }
 
             if (out.labels)
