@@ -478,6 +478,41 @@ TEST_CASE("gray-RGB deflate encoder (PNG level 1, 8-bit RGB) inflates to the exa
     std::remove(p.c_str());
 }
 
+TEST_CASE("write_png_scanlines (pixels drawn into png_scanlines) == write_png, byte for byte", "[io][png]")
+{
+    std::mt19937 rng(12);
+    const std::string p1 = tmp_path("scan_a.png"), p2 = tmp_path("scan_b.png");
+    auto slurp = [](const std::string& f) {
+        std::ifstream in(f, std::ios::binary);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    xskan::io::png_buffers buf;  // reused across shapes and levels
+    for (int level : {0, 1, 9})
+    {
+        for (std::size_t ch : {std::size_t(1), std::size_t(3), std::size_t(4)})
+        {
+            for (const auto& hw : {std::array<std::size_t, 2>{1, 1}, std::array<std::size_t, 2>{17, 29}})
+            {
+                INFO("level " << level << " channels " << ch << " " << hw[0] << "x" << hw[1]);
+                xt::xarray<std::uint8_t> img = xt::xarray<std::uint8_t>::from_shape({hw[0], hw[1], ch});
+                for (auto& v : img) v = static_cast<std::uint8_t>(rng() % 3 == 0 ? rng() : 90);
+                xskan::io::png_write_options o;
+                o.compression_level = level;
+                xskan::io::write_png(p1, img, o);
+                std::uint8_t* d = xskan::io::png_scanlines(buf, hw[0], hw[1], static_cast<int>(ch));
+                for (std::size_t r = 0; r < hw[0]; ++r)
+                    for (std::size_t k = 0; k < hw[1] * ch; ++k) d[r * (1 + hw[1] * ch) + k] = img.data()[r * hw[1] * ch + k];
+                xskan::io::write_png_scanlines(p2, hw[0], hw[1], static_cast<int>(ch), buf, o);
+                CHECK(slurp(p1) == slurp(p2));
+            }
+        }
+    }
+    CHECK_THROWS_AS(xskan::io::write_png_scanlines(p2, 5, 5, 3, buf), std::invalid_argument);
+    CHECK_THROWS_AS(xskan::io::png_scanlines(buf, 2, 2, 5), std::invalid_argument);
+    std::remove(p1.c_str());
+    std::remove(p2.c_str());
+}
+
 TEST_CASE("atomic writes leave no partial file", "[io][atomic]")
 {
     const std::string p = tmp_path("atomic.txt");

@@ -61,8 +61,7 @@ namespace xskan_cli
         /// Overlay buffers a worker reuses from one image to the next.
         struct overlay_buffers
         {
-            xt::xarray<std::uint8_t> rgb;
-            xskan::io::png_buffers png;
+            xskan::io::png_buffers png;  ///< the overlay is drawn straight into its scanlines
         };
 
         /// The image to analyze after reading (2D) and its scale.
@@ -220,13 +219,13 @@ namespace xskan_cli
                     else if (c == "stdev_pixel_value") values[i] = table.stdev_pixel_value[i];
                     else values[i] = std::log2(table.branch_distance[i] / table.euclidean_distance[i]);
                 }
-                make_overlay(image.data(), rows, cols, skel, branch_colors(values), ob.rgb);
+                std::uint8_t* scan = xskan::io::png_scanlines(ob.png, rows, cols, 3);
+                make_overlay(image.data(), rows, cols, skel, branch_colors(values), scan, 3 * cols + 1);
                 tm.lap("overlay");
                 xskan::io::png_write_options po;
                 po.compression_level = 1;
-                po.buffers = &ob.png;
                 // written to the final name by write_png's own atomic rename; done last (see process_image)
-                xskan::io::write_png(png_out->temp_path(), ob.rgb, po);
+                xskan::io::write_png_scanlines(png_out->temp_path(), rows, cols, 3, ob.png, po);
                 tm.lap("write_png");
             }
         }

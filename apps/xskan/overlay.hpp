@@ -75,27 +75,27 @@ namespace xskan_cli
     }
 
     /**
-     * @brief RGB overlay into `rgb` (resized only when the shape changes, so a worker reuses it):
+     * @brief RGB overlay into `o` (rows x cols pixels of 3 bytes, row r at o + r·stride; e.g.
+     *        the PNG scanlines of xskan::io::png_scanlines, so the overlay is never copied):
      *        `image` (2D) in gray, every pixel of path i painted with colors[i] (paths in order,
      *        so a junction shared by several paths gets the last one's colour).
      *        (A palette PNG would compress faster, but scikit-image reads it back as RGBA.)
      */
     template <class T>
     void make_overlay(const T* image, std::size_t rows, std::size_t cols, const xskan::skeleton& skel,
-                      const std::vector<rgb8>& colors, xt::xarray<std::uint8_t>& rgb)
+                      const std::vector<rgb8>& colors, std::uint8_t* o, std::size_t stride)
     {
-        if (rgb.dimension() != 3 || rgb.shape()[0] != rows || rgb.shape()[1] != cols || rgb.shape()[2] != 3)
+        for (std::size_t r = 0; r < rows; ++r)
         {
-            rgb.resize({rows, cols, std::size_t(3)});
-        }
-        std::uint8_t* o = rgb.data();
-        const std::size_t n = rows * cols;
-        for (std::size_t i = 0; i < n; ++i)
-        {
-            const std::uint8_t g = display_gray(image[i]);
-            o[3 * i] = g;
-            o[3 * i + 1] = g;
-            o[3 * i + 2] = g;
+            const T* in = image + r * cols;
+            std::uint8_t* d = o + r * stride;
+            for (std::size_t j = 0; j < cols; ++j)
+            {
+                const std::uint8_t g = display_gray(in[j]);
+                d[3 * j] = g;
+                d[3 * j + 1] = g;
+                d[3 * j + 2] = g;
+            }
         }
         const auto& indptr = skel.paths_indptr();
         const auto& indices = skel.paths_indices();
@@ -107,7 +107,7 @@ namespace xskan_cli
                 const auto node = static_cast<std::size_t>(indices[static_cast<std::size_t>(k)]);
                 const auto r = static_cast<std::size_t>(coords(node, 0));
                 const auto c = static_cast<std::size_t>(coords(node, 1));
-                std::uint8_t* px = o + 3 * (r * cols + c);
+                std::uint8_t* px = o + r * stride + 3 * c;
                 px[0] = colors[p].r;
                 px[1] = colors[p].g;
                 px[2] = colors[p].b;

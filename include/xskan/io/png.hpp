@@ -178,7 +178,7 @@ namespace xskan
 
             inline bool png_encode(std::FILE* fp, const unsigned char* data, std::uint32_t w, std::uint32_t h,
                                    int channels, int bit_depth, int level, std::vector<png_bytep>& rows,
-                                   png_error_state& err)
+                                   png_error_state& err, std::size_t row_stride = 0)
             {
                 png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, xskan_png_error, xskan_png_warning);
                 if (png == nullptr)
@@ -223,9 +223,10 @@ namespace xskan
                 }
                 const std::size_t rowbytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(channels)
                                              * static_cast<std::size_t>(bit_depth / 8);
+                const std::size_t stride = row_stride != 0 ? row_stride : rowbytes;
                 for (std::size_t r = 0; r < h; ++r)
                 {
-                    rows[r] = const_cast<unsigned char*>(data + r * rowbytes);
+                    rows[r] = const_cast<unsigned char*>(data + r * stride);
                 }
                 png_write_image(png, rows.data());
                 png_write_end(png, nullptr);
@@ -245,27 +246,30 @@ namespace xskan
         {
             const std::size_t bytes = static_cast<std::size_t>(bit_depth / 8);
             const std::size_t rowbytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(channels) * bytes;
-            buf.raw.resize(static_cast<std::size_t>(h) * (rowbytes + 1));
-            const std::uint16_t one = 1;
-            unsigned char first = 0;
-            std::memcpy(&first, &one, 1);
-            const bool swap16 = bytes == 2 && first == 1;  // PNG samples are big-endian
-            for (std::size_t r = 0; r < h; ++r)
+            if (data != nullptr)  // (nullptr: buf.raw already holds the scanlines)
             {
-                unsigned char* d = buf.raw.data() + r * (rowbytes + 1);
-                const unsigned char* s = data + r * rowbytes;
-                d[0] = 0;  // filter type None
-                if (swap16)
+                buf.raw.resize(static_cast<std::size_t>(h) * (rowbytes + 1));
+                const std::uint16_t one = 1;
+                unsigned char first = 0;
+                std::memcpy(&first, &one, 1);
+                const bool swap16 = bytes == 2 && first == 1;  // PNG samples are big-endian
+                for (std::size_t r = 0; r < h; ++r)
                 {
-                    for (std::size_t k = 0; k < rowbytes; k += 2)
+                    unsigned char* d = buf.raw.data() + r * (rowbytes + 1);
+                    const unsigned char* s = data + r * rowbytes;
+                    d[0] = 0;  // filter type None
+                    if (swap16)
                     {
-                        d[1 + k] = s[k + 1];
-                        d[2 + k] = s[k];
+                        for (std::size_t k = 0; k < rowbytes; k += 2)
+                        {
+                            d[1 + k] = s[k + 1];
+                            d[2 + k] = s[k];
+                        }
                     }
-                }
-                else
-                {
-                    std::memcpy(d + 1, s, rowbytes);
+                    else
+                    {
+                        std::memcpy(d + 1, s, rowbytes);
+                    }
                 }
             }
             std::size_t z = 0;
@@ -350,6 +354,63 @@ namespace xskan
 #endif
         }  // namespace detail
 
+        namespace detail
+        {
+            /**
+             * The file part of write_png: `data` rows x cols x channels samples of bit_depth bits
+             * (row stride `stride` bytes, 0: packed), or nullptr when opts.buffers->raw already
+             * holds the scanlines (8-bit, filter bytes set, see png_scanlines).
+             */
+            inline void png_write_file(const std::string& path, const unsigned char* data, std::size_t stride,
+                                       std::size_t rows, std::size_t cols, int channels, int bit_depth,
+                                       const png_write_options& opts)
+            {
+                atomic_output out(path);
+                std::unique_ptr<std::FILE, file_closer> fp(std::fopen(out.temp_path().c_str(), "wb"));
+                if (!fp)
+                {
+                    throw std::runtime_error("cannot create '" + path + "': " + std::strerror(errno));
+                }
+#if defined(XSKAN_IO_HAVE_LIBDEFLATE)
+                if (opts.compression_level <= 1)
+                {
+                    png_buffers local;
+                    const std::string msg = png_encode_libdeflate(
+                        fp.get(), data, static_cast<std::uint32_t>(cols), static_cast<std::uint32_t>(rows), channels,
+                        bit_depth, opts.compression_level, opts.buffers != nullptr ? *opts.buffers : local, opts.deflate);
+                    if (!msg.empty())
+                    {
+                        throw std::runtime_error("cannot write PNG '" + path + "': " + msg);
+                    }
+                }
+                else
+#endif
+                {
+                    if (data == nullptr)  // the scanlines in opts.buffers: pixels after each filter byte
+                    {
+                        data = opts.buffers->raw.data() + 1;
+                        stride = 1 + cols * static_cast<std::size_t>(channels);
+                    }
+                    std::vector<png_bytep> row_ptrs(rows);
+                    png_error_state err;
+                    if (!png_encode(fp.get(), data, static_cast<std::uint32_t>(cols), static_cast<std::uint32_t>(rows),
+                                    channels, bit_depth, opts.compression_level, row_ptrs, err, stride))
+                    {
+                        throw std::runtime_error("cannot write PNG '" + path + "': " + err.message);
+                    }
+                }
+                if (std::fflush(fp.get()) != 0 || std::ferror(fp.get()))
+                {
+                    throw std::runtime_error("cannot write '" + path + "' (disk full or I/O error)");
+                }
+                if (std::fclose(fp.release()) != 0)
+                {
+                    throw std::runtime_error("cannot write '" + path + "' (close failed)");
+                }
+                out.commit();
+            }
+        }  // namespace detail
+
         /**
          * @brief Write an image as PNG, atomically (temporary file + rename).
          * @param path  output file
@@ -388,46 +449,49 @@ namespace xskan
                 data = tmp.data();
             }
             const int channels = nd == 2 ? 1 : static_cast<int>(shape[2]);
-            atomic_output out(path);
-            std::unique_ptr<std::FILE, detail::file_closer> fp(std::fopen(out.temp_path().c_str(), "wb"));
-            if (!fp)
+            detail::png_write_file(path, reinterpret_cast<const unsigned char*>(data), 0, shape[0], shape[1], channels,
+                                   static_cast<int>(8 * sizeof(T)), opts);
+        }
+
+        /**
+         * @brief Scanline memory for write_png_scanlines: sizes `buf.raw` to rows x (1 + cols·channels)
+         *        bytes and sets each row's filter byte (type None). The caller then writes the 8-bit
+         *        pixels in place, so the image is never copied: row r starts at the returned pointer
+         *        + r·(1 + cols·channels), samples interleaved (gray, gray-alpha, RGB or RGBA).
+         * @return the first pixel byte of row 0
+         */
+        inline unsigned char* png_scanlines(png_buffers& buf, std::size_t rows, std::size_t cols, int channels)
+        {
+            if (channels < 1 || channels > 4)
             {
-                throw std::runtime_error("cannot create '" + path + "': " + std::strerror(errno));
+                throw std::invalid_argument("png_scanlines: channels must be 1..4");
             }
-#if defined(XSKAN_IO_HAVE_LIBDEFLATE)
-            if (opts.compression_level <= 1)
+            const std::size_t stride = 1 + cols * static_cast<std::size_t>(channels);
+            buf.raw.resize(rows * stride);
+            for (std::size_t r = 0; r < rows; ++r)
             {
-                png_buffers local;
-                const std::string msg = detail::png_encode_libdeflate(
-                    fp.get(), reinterpret_cast<const unsigned char*>(data), static_cast<std::uint32_t>(shape[1]),
-                    static_cast<std::uint32_t>(shape[0]), channels, static_cast<int>(8 * sizeof(T)),
-                    opts.compression_level, opts.buffers != nullptr ? *opts.buffers : local, opts.deflate);
-                if (!msg.empty())
-                {
-                    throw std::runtime_error("cannot write PNG '" + path + "': " + msg);
-                }
+                buf.raw[r * stride] = 0;
             }
-            else
-#endif
+            return buf.raw.data() + 1;
+        }
+
+        /**
+         * @brief write_png of the 8-bit image prepared with png_scanlines in `buf` (same file as
+         *        write_png of that image with these options; opts.buffers is ignored: `buf` is used).
+         * @throw std::invalid_argument when `buf.raw` does not have that layout's size
+         */
+        inline void write_png_scanlines(const std::string& path, std::size_t rows, std::size_t cols, int channels,
+                                        png_buffers& buf, png_write_options opts = {})
+        {
+            if (channels < 1 || channels > 4 || rows == 0 || cols == 0 || rows > 0x7fffffffu || cols > 0x7fffffffu
+                || buf.raw.size() != rows * (1 + cols * static_cast<std::size_t>(channels)))
             {
-                std::vector<png_bytep> rows(shape[0]);
-                detail::png_error_state err;
-                if (!detail::png_encode(fp.get(), reinterpret_cast<const unsigned char*>(data),
-                                        static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[0]), channels,
-                                        static_cast<int>(8 * sizeof(T)), opts.compression_level, rows, err))
-                {
-                    throw std::runtime_error("cannot write PNG '" + path + "': " + err.message);
-                }
+                throw std::invalid_argument("write_png_scanlines: the buffer does not hold " + std::to_string(rows) + " x "
+                                            + std::to_string(cols) + " x " + std::to_string(channels)
+                                            + " scanlines (use png_scanlines)");
             }
-            if (std::fflush(fp.get()) != 0 || std::ferror(fp.get()))
-            {
-                throw std::runtime_error("cannot write '" + path + "' (disk full or I/O error)");
-            }
-            if (std::fclose(fp.release()) != 0)
-            {
-                throw std::runtime_error("cannot write '" + path + "' (close failed)");
-            }
-            out.commit();
+            opts.buffers = &buf;
+            detail::png_write_file(path, nullptr, 0, rows, cols, channels, 8, opts);
         }
 
         /**

@@ -17,8 +17,8 @@
  * Matches stay within a row and within deflate's 32 KiB window. Tokens are collected
  * for a group of rows and written as one dynamic-Huffman block (length-limited Huffman
  * codes built from the block's symbol counts). The stream decodes with any inflate
- * to exactly the input bytes; on the analyze overlays it is ~10 % smaller than
- * libdeflate's level 1 and several times faster.
+ * to exactly the input bytes. On the analyze overlay of inf1 (1496 x 984): 1.58 MB instead of
+ * libdeflate level 1's 1.78 MB, in ~0.55x its time (~135 instead of ~165 M instructions).
  * Reference: RFC 1950 (zlib), RFC 1951 (deflate).
  */
 #ifndef XSKAN_IO_PNG_RGB_DEFLATE_HPP
@@ -42,7 +42,9 @@ namespace xskan
                 std::vector<std::uint32_t> pair_pos;    ///< (g << 8 | h) -> 1 + position of the gray pair (0: none)
                 std::vector<std::uint32_t> gray_pos;    ///< g -> 1 + position of the gray pixel
                 std::vector<std::uint32_t> color_pos;   ///< hashed colour -> 1 + position of the pixel
-                /// literal: the byte; match: 1 << 31 | distance code << 24 | (length - 3) << 16 | distance
+                std::vector<std::int16_t> gray_row;     ///< per pixel of the current row: gray level or -1
+                /// one per symbol: bits 0-15 the distance (0 for a literal), 16-24 the literal byte or
+                /// 256 + the match length, 25-29 the distance code
                 std::vector<std::uint32_t> tokens;
                 std::uint32_t lit_freq[286] = {};       ///< symbol counts of the current block
                 std::uint32_t dist_freq[30] = {};
@@ -122,35 +124,35 @@ namespace xskan
                     {
                         m_out.resize(std::max(m_out.size() * 2, m_len + n + 16));
                     }
+                    m_data = m_out.data();
                 }
 
-                /// Append the n (<= 32) low bits of v.
+                /// Append the n (<= 56) low bits of v (v has no higher bits). Branch-free: the 64-bit
+                /// buffer is stored after every call and the completed bytes are kept.
                 void put(std::uint64_t v, unsigned n) noexcept
                 {
                     m_buf |= v << m_count;
                     m_count += n;
-                    if (m_count >= 32)
-                    {
-                        unsigned char* p = m_out.data() + m_len;
-                        for (int k = 0; k < 4; ++k)  // (little-endian order whatever the host)
-                        {
-                            p[k] = static_cast<unsigned char>(m_buf >> (8 * k));
-                        }
-                        m_len += 4;
-                        m_buf >>= 32;
-                        m_count -= 32;
-                    }
+                    std::uint64_t le = m_buf;  // stored in little-endian byte order
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                    le = __builtin_bswap64(le);
+#endif
+                    std::memcpy(m_data + m_len, &le, 8);
+                    const unsigned bytes = m_count >> 3;  // <= 7
+                    m_len += bytes;
+                    m_buf >>= 8 * bytes;
+                    m_count &= 7u;
                 }
 
                 /// Pad with zero bits to a byte boundary and flush; returns the byte count.
                 std::size_t finish()
                 {
                     reserve_bytes(8);
-                    while (m_count > 0)
+                    if (m_count > 0)
                     {
-                        m_out[m_len++] = static_cast<unsigned char>(m_buf);
-                        m_buf >>= 8;
-                        m_count = m_count >= 8 ? m_count - 8 : 0;
+                        m_out[m_len++] = static_cast<unsigned char>(m_buf);  // m_count <= 7
+                        m_buf = 0;
+                        m_count = 0;
                     }
                     return m_len;
                 }
@@ -160,6 +162,7 @@ namespace xskan
 
             private:
                 std::vector<unsigned char>& m_out;
+                unsigned char* m_data = nullptr;  ///< m_out.data() after the last reserve_bytes
                 std::size_t m_len = 0;
                 std::uint64_t m_buf = 0;
                 unsigned m_count = 0;
@@ -375,23 +378,31 @@ namespace xskan
                     else if (sym == 17) bw.put(s >> 8, 3);
                     else if (sym == 18) bw.put(s >> 8, 7);
                 }
+                // per symbol (literal byte or 256 + length): its code with the length's extra bits
+                std::uint32_t sym_bits[512];
+                std::uint8_t sym_n[512];
+                for (int v = 0; v < 256; ++v)
+                {
+                    sym_bits[v] = lc[v];
+                    sym_n[v] = ll[v];
+                }
+                for (int len = 3; len < 256; ++len)
+                {
+                    const int c = T.len_code[len];
+                    sym_bits[256 + len] = lc[257 + c] | static_cast<std::uint32_t>(len - T.len_base[c]) << ll[257 + c];
+                    sym_n[256 + len] = static_cast<std::uint8_t>(ll[257 + c] + T.len_extra[c]);
+                }
                 for (std::size_t i = 0; i < n_tokens; ++i)
                 {
                     const std::uint32_t t = tokens[i];
-                    if ((t >> 31) == 0)
-                    {
-                        bw.put(lc[t], ll[t]);
-                    }
-                    else
-                    {
-                        const std::uint32_t dist = t & 0xffffu;
-                        const std::uint32_t len = ((t >> 16) & 0xffu) + 3;
-                        const int d = static_cast<int>((t >> 24) & 31u);
-                        const int c = T.len_code[len];
-                        bw.put(lc[257 + c] | static_cast<std::uint64_t>(len - T.len_base[c]) << ll[257 + c],
-                               ll[257 + c] + T.len_extra[c]);
-                        bw.put(dc[d] | static_cast<std::uint64_t>(dist - T.dist_base[d]) << dl[d], dl[d] + T.dist_extra[d]);
-                    }
+                    const std::uint32_t sym = (t >> 16) & 511u;
+                    bw.put(sym_bits[sym], sym_n[sym]);
+                    // the distance (nothing for a literal: distance 0, no bits), without a branch
+                    const std::uint32_t dist = t & 0xffffu;
+                    const std::uint32_t d = t >> 25;
+                    const std::uint32_t is_match = 0u - static_cast<std::uint32_t>(dist != 0);
+                    const std::uint64_t bits = (dc[d] | static_cast<std::uint64_t>(dist - T.dist_base[d]) << dl[d]) & is_match;
+                    bw.put(bits, (dl[d] + T.dist_extra[d]) & is_match);
                 }
                 bw.put(lc[256], ll[256]);
             }
@@ -414,6 +425,7 @@ namespace xskan
                 st.pair_pos.assign(65536, 0);
                 st.gray_pos.assign(256, 0);
                 st.color_pos.assign(4096, 0);
+                st.gray_row.resize(cols + 1);
                 st.tokens.resize(block_tokens + 3 * cols + 1);  // a block ends after the row that reaches block_tokens
                 deflate_bits bw(out);
                 bw.set_size(at);
@@ -430,12 +442,12 @@ namespace xskan
                 std::fill(df, df + 30, 0u);
                 lf[256] = 1;  // end of block
                 auto literal = [&](unsigned v) {
-                    *tok++ = v;
+                    *tok++ = v << 16;
                     ++lf[v];
                 };
                 auto match = [&](std::uint32_t len, std::uint32_t dist) {
                     const auto d = static_cast<std::uint32_t>(T.dist_to_code(dist));
-                    *tok++ = 1u << 31 | d << 24 | (len - 3) << 16 | dist;
+                    *tok++ = d << 25 | (256 + len) << 16 | dist;
                     ++lf[257 + T.len_code[len]];
                     ++df[d];
                 };
@@ -444,10 +456,15 @@ namespace xskan
                     const auto row_pos = static_cast<std::uint32_t>(r * line);
                     const unsigned char* px = raw + row_pos + 1;
                     literal(raw[row_pos]);  // filter type
-                    auto is_gray = [&](std::size_t j) {
+                    // gv[j]: the gray level of pixel j, or -1 for a coloured pixel (gv[cols] = -1)
+                    std::int16_t* gv = st.gray_row.data();
+                    for (std::size_t j = 0; j < cols; ++j)
+                    {
                         const unsigned char* q = px + 3 * j;
-                        return ((q[0] ^ q[1]) | (q[0] ^ q[2])) == 0;
-                    };
+                        gv[j] = ((q[0] ^ q[1]) | (q[0] ^ q[2])) == 0 ? static_cast<std::int16_t>(q[0]) : std::int16_t(-1);
+                    }
+                    gv[cols] = -1;
+                    auto is_gray = [&](std::size_t j) { return gv[j] >= 0; };
                     std::size_t j = 0;
                     while (j < cols)
                     {
@@ -456,9 +473,9 @@ namespace xskan
                         if (is_gray(j))
                         {
                             const unsigned g = p[0];
-                            if (j + 1 < cols && is_gray(j + 1))
+                            if (is_gray(j + 1))  // (gv[cols] = -1)
                             {
-                                const unsigned key = g << 8 | p[3];
+                                const unsigned key = g << 8 | static_cast<unsigned>(gv[j + 1]);
                                 const std::uint32_t c1 = pair_pos[key];
                                 pair_pos[key] = pos + 1;
                                 if (c1 != 0 && pos - (c1 - 1) <= window)
@@ -481,10 +498,11 @@ namespace xskan
                                         const std::uint32_t pp = pos + static_cast<std::uint32_t>(3 * m);
                                         if (is_gray(jj))
                                         {
-                                            gray_pos[px[3 * jj]] = pp + 1;
-                                            if (jj + 1 < cols && is_gray(jj + 1))
+                                            const auto gj = static_cast<unsigned>(gv[jj]);
+                                            gray_pos[gj] = pp + 1;
+                                            if (is_gray(jj + 1))
                                             {
-                                                pair_pos[px[3 * jj] << 8 | px[3 * jj + 3]] = pp + 1;
+                                                pair_pos[gj << 8 | static_cast<unsigned>(gv[jj + 1])] = pp + 1;
                                             }
                                         }
                                     }
