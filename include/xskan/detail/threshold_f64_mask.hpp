@@ -79,6 +79,33 @@ namespace xskan
         }
 
 #if defined(__AVX2__)
+        /// Σ|x|, Σx² and max|x| of a row, 4 lanes (used only in error bounds, so the order is free).
+        struct row_bound_lanes
+        {
+            __m256d s1 = _mm256_setzero_pd();
+            __m256d s2 = _mm256_setzero_pd();
+            __m256d mx = _mm256_setzero_pd();
+
+            void add(__m256d x, __m256d sq) noexcept
+            {
+                const __m256d ax = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
+                s1 = _mm256_add_pd(s1, ax);
+                s2 = _mm256_add_pd(s2, sq);
+                mx = _mm256_max_pd(mx, ax);
+            }
+
+            void flush(double& a1, double& a2, double& m) const noexcept
+            {
+                alignas(32) double t1[4], t2[4], t3[4];
+                _mm256_store_pd(t1, s1);
+                _mm256_store_pd(t2, s2);
+                _mm256_store_pd(t3, mx);
+                a1 += (t1[0] + t1[1]) + (t1[2] + t1[3]);
+                a2 += (t2[0] + t2[1]) + (t2[2] + t2[3]);
+                m = std::max(m, std::max(std::max(t3[0], t3[1]), std::max(t3[2], t3[3])));
+            }
+        };
+
         /// One band (one thread) of the estimated-sum float64 Sauvola mask.
         class f64_sauvola_band
         {
@@ -164,28 +191,16 @@ namespace xskan
                 const double* s = src - b;
                 std::size_t j = b;
                 {
-                    const __m256d sign = _mm256_set1_pd(-0.0);
-                    __m256d acc1 = _mm256_setzero_pd();
-                    __m256d acc2 = acc1;
-                    __m256d accm = acc1;
+                    row_bound_lanes bl;
                     for (; j + 4 <= mid_end; j += 4)
                     {
                         const __m256d x = _mm256_loadu_pd(s + j);
                         const __m256d sq = no_fma(_mm256_mul_pd(x, x));
                         _mm256_storeu_pd(c1 + j, _mm256_add_pd(_mm256_loadu_pd(c1 + j), x));
                         _mm256_storeu_pd(c2 + j, _mm256_add_pd(_mm256_loadu_pd(c2 + j), sq));
-                        const __m256d ax = _mm256_andnot_pd(sign, x);
-                        acc1 = _mm256_add_pd(acc1, ax);
-                        acc2 = _mm256_add_pd(acc2, sq);
-                        accm = _mm256_max_pd(accm, ax);
+                        bl.add(x, sq);
                     }
-                    alignas(32) double t1[4], t2[4], t3[4];
-                    _mm256_store_pd(t1, acc1);
-                    _mm256_store_pd(t2, acc2);
-                    _mm256_store_pd(t3, accm);
-                    a1 += (t1[0] + t1[1]) + (t1[2] + t1[3]);
-                    a2 += (t2[0] + t2[1]) + (t2[2] + t2[3]);
-                    mx = std::max(mx, std::max(std::max(t3[0], t3[1]), std::max(t3[2], t3[3])));
+                    bl.flush(a1, a2, mx);
                 }
                 for (; j < mid_end; ++j)
                 {
@@ -243,11 +258,7 @@ namespace xskan
                 double* C2l = c2l.data();
                 double* E1 = e1.data();
                 double* E2 = e2.data();
-                const __m256d sign = _mm256_set1_pd(-0.0);
-                const __m256d zero = _mm256_setzero_pd();
-                __m256d acc1 = zero;
-                __m256d acc2 = zero;
-                __m256d accm = zero;
+                row_bound_lanes bl;
                 __m256d carry1 = _mm256_set1_pd(st.k1);
                 __m256d carry2 = _mm256_set1_pd(st.k2);
                 std::size_t j = j0;
@@ -267,10 +278,7 @@ namespace xskan
                     _mm256_storeu_pd(C2t + j, n2t);
                     _mm256_storeu_pd(C1l + j, n1l);
                     _mm256_storeu_pd(C2l + j, n2l);
-                    const __m256d axl = _mm256_andnot_pd(sign, xl);
-                    acc1 = _mm256_add_pd(acc1, axl);
-                    acc2 = _mm256_add_pd(acc2, sql);
-                    accm = _mm256_max_pd(accm, axl);
+                    bl.add(xl, sql);
                     const __m256d p1 = scan4(_mm256_sub_pd(n1l, n1t));
                     const __m256d p2 = scan4(_mm256_sub_pd(n2l, n2t));
                     _mm256_storeu_pd(E1 + j, _mm256_add_pd(p1, carry1));
@@ -280,13 +288,7 @@ namespace xskan
                 }
                 st.k1 = _mm256_cvtsd_f64(carry1);
                 st.k2 = _mm256_cvtsd_f64(carry2);
-                alignas(32) double t1[4], t2[4], t3[4];
-                _mm256_store_pd(t1, acc1);
-                _mm256_store_pd(t2, acc2);
-                _mm256_store_pd(t3, accm);
-                st.a1 += (t1[0] + t1[1]) + (t1[2] + t1[3]);
-                st.a2 += (t2[0] + t2[1]) + (t2[2] + t2[3]);
-                st.mx = std::max(st.mx, std::max(std::max(t3[0], t3[1]), std::max(t3[2], t3[3])));
+                bl.flush(st.a1, st.a2, st.mx);
                 for (; j < j1; ++j)
                 {
                     const double xt = xt_[j];
