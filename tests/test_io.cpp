@@ -1,8 +1,11 @@
 // Tests of the optional I/O layer (include/xskan/io/): .npy, TIFF, FEI metadata, PNG, atomic writes.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -533,4 +536,43 @@ TEST_CASE("atomic writes leave no partial file", "[io][atomic]")
         throw std::runtime_error("boom");
     }));
     CHECK(!file_exists(p));
+}
+
+TEST_CASE("atomic writes replace files, never directories, and leave no temporary files", "[io][atomic]")
+{
+    namespace fs = std::filesystem;
+    const fs::path dir = tmp_path("atomic_dir");
+    fs::remove_all(dir);
+    fs::create_directory(dir);
+    const std::string p = (dir / "out.csv").string();
+    auto read_all = [](const std::string& f) {
+        std::ifstream in(f, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    // new file (plain rename), then replaced twice (exchange with the old file + unlink on Linux)
+    xskan::io::write_file_atomically(p, [](std::ostream& o) { o << "first\n"; });
+    xskan::io::write_file_atomically(p, [](std::ostream& o) { o << "second, longer\n"; });
+    CHECK(read_all(p) == "second, longer\n");
+    {
+        xskan::io::atomic_output out(p);
+        write_bytes(out.temp_path(), "3");
+        out.commit();
+    }
+    CHECK(read_all(p) == "3");
+    // a directory in the way is an error and stays a directory
+    const std::string d = (dir / "sub").string();
+    fs::create_directory(d);
+    CHECK_THROWS_AS(xskan::io::write_file_atomically(d, [](std::ostream& o) { o << "x"; }), std::runtime_error);
+    CHECK(fs::is_directory(d));
+    // commit without a temporary file fails and leaves the target alone
+    {
+        xskan::io::atomic_output out(p);
+        CHECK_THROWS_AS(out.commit(), std::runtime_error);
+    }
+    CHECK(read_all(p) == "3");
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"out.csv", "sub"});
+    fs::remove_all(dir);
 }

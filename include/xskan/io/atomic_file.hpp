@@ -4,6 +4,17 @@
  *
  * A reader (or a crash) never sees a partial output: either the old file (or
  * none) or the complete new one. POSIX `rename` within one directory is atomic.
+ *
+ * Replacing an existing file: on Linux the temporary file and the target are swapped
+ * with `renameat2(RENAME_EXCHANGE)` (as atomic as `rename`: the target name always
+ * holds the old or the new content) and the old content, now under the temporary
+ * name, is unlinked. A plain `rename` over an existing file makes ext4 (option
+ * auto_da_alloc, the default) write the new file's data to disk inside the `rename`
+ * call; measured on this project's VM: 16 files of 1.6 MB, 20 ms and 25 MB of disk
+ * writes with `rename`, 5-10 ms and no disk writes with the exchange. Like `rename`,
+ * neither syncs: a system crash can still lose recent outputs (nothing here calls fsync).
+ * If the process dies between the exchange and the unlink, the old content is left
+ * under the temporary name (`<file>.tmp<number>`).
  */
 #ifndef XSKAN_IO_ATOMIC_FILE_HPP
 #define XSKAN_IO_ATOMIC_FILE_HPP
@@ -18,6 +29,13 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#if defined(__linux__)
+#include <fcntl.h>   // AT_FDCWD
+#include <stdio.h>   // renameat2, RENAME_EXCHANGE (glibc >= 2.28, _GNU_SOURCE)
+#include <sys/stat.h>
+#include <unistd.h>  // unlink
+#endif
 
 namespace xskan
 {
@@ -62,9 +80,22 @@ namespace xskan
             /// Where the data ends up after commit().
             const std::string& final_path() const noexcept { return m_final; }
 
-            /// Rename the temporary file onto the final path (throws std::runtime_error on failure).
+            /// Move the temporary file onto the final path (throws std::runtime_error on failure).
             void commit()
             {
+#if defined(__linux__) && defined(RENAME_EXCHANGE) && defined(AT_FDCWD)
+                // Swap with an existing regular file (no ext4 flush, see the file comment), then drop the
+                // old content. Anything else (no target, a directory, a link) goes through rename below.
+                struct stat st{};
+                if (::lstat(m_final.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                    && ::renameat2(AT_FDCWD, m_temp.c_str(), AT_FDCWD, m_final.c_str(), RENAME_EXCHANGE) == 0)
+                {
+                    m_committed = true;
+                    (void) ::unlink(m_temp.c_str());
+                    return;
+                }
+                // EINVAL / ENOSYS / ...: no exchange on this file system; plain rename below.
+#endif
                 if (std::rename(m_temp.c_str(), m_final.c_str()) != 0)
                 {
                     const int err = errno;
