@@ -791,3 +791,92 @@ TEST_CASE("float64 Sauvola mask from estimated window sums equals image > t (adv
     CHECK(bad == 0);
 #endif
 }
+
+TEST_CASE("float64 Sauvola mask: float32 decision stage, its double and exact fallbacks", "[threshold][2d]")
+{
+#if defined(__AVX2__)
+    // The float32 stage decides 8 pixels at once from the double window sums; its thresholds
+    // are widened by the float/double deviation bound, so it may only decide what the double
+    // stage would. Scales around float32's underflow (squares below 1e-38) and overflow
+    // guard (|x| ~ 1e18: the stage is switched off per row) and pixels pulled onto their
+    // threshold, exactly or 1e-9 off (undecided in float32; decided in double or exact; on odd and
+    // even rows, i.e. both rows of a row pair, whose first row rebuilds its exact column sums
+    // from the previous state plus its own rows) must all give `image > t` bit for bit.
+    std::size_t f32_undecided = 0;
+    std::size_t exact = 0;
+    std::size_t pixels = 0;
+    int trial = 0;
+    for (double scale : {1.0, 1e-22, 1e-19, 1e12, 1e17, 3e18})
+    {
+        for (int tie : {0, 1, 2})
+        {
+            ++trial;
+            const std::size_t rows = 30 + static_cast<std::size_t>(trial % 5);
+            const std::size_t cols = 41 + static_cast<std::size_t>(7 * trial % 30);
+            const std::vector<std::size_t> win{7, static_cast<std::size_t>(5 + 2 * (trial % 4))};
+            xt::xarray<double> img = random_image({rows, cols}, 3000 + static_cast<unsigned>(trial), 0, 1);
+            for (auto& v : img)
+            {
+                v = std::floor(v * 256) / 255 * scale;
+            }
+            // k = 1: 1 − k = 0; r = 1e39: k/r below float32's normal range (stage off)
+            const double k = trial % 3 == 0 ? 1.0 : 0.3;
+            const double r = trial % 7 == 0 ? 1e39 : 0.5 * scale;
+            if (tie)
+            {
+                for (int it = 0; it < 12; ++it)
+                {
+                    const auto tt = xskan::threshold_sauvola(img, win, k, r);
+                    for (std::size_t i = 1; i < rows; i += 9)
+                    {
+                        for (std::size_t j = 1; j < cols; j += 6)
+                        {
+                            img(i, j) = tt(i, j);
+                        }
+                    }
+                }
+                if (tie == 2)
+                {
+                    // near ties: 1e-9 relative off the threshold (float32 cannot tell, double can)
+                    for (std::size_t i = 1; i < rows; i += 9)
+                    {
+                        for (std::size_t j = 1; j < cols; j += 6)
+                        {
+                            img(i, j) *= (i + j) % 2 ? 1 + 1e-9 : 1 - 1e-9;
+                        }
+                    }
+                }
+            }
+            const auto t = xskan::threshold_sauvola(img, win, k, r);
+            const auto g = xskan::detail::make_box_geometry({rows, cols}, win);
+            const auto p = xskan::detail::make_local_params<double, double>(xskan::detail::local_formula::sauvola, g, k, r);
+            REQUIRE(xskan::detail::f64_mask_applies(g, p));
+            for (std::size_t threads : {1, 2})
+            {
+                std::vector<std::uint8_t> mask(img.size(), 7);
+                xskan::detail::f64_mask_stats st;
+                const std::size_t fb = xskan::detail::f64_sauvola_mask_into(img.data(), g, p, threads, mask.data(), &st);
+                CHECK(fb == st.exact);
+                std::size_t bad = 0;
+                for (std::size_t q = 0; q < img.size(); ++q)
+                {
+                    bad += mask[q] != (img.data()[q] > t.data()[q] ? 1 : 0);
+                }
+                INFO("scale " << scale << " tie " << tie << " threads " << threads);
+                CHECK(bad == 0);
+                if (threads == 1 && scale == 1.0)
+                {
+                    f32_undecided += st.f32_undecided;
+                    exact += st.f32_exact;
+                    CHECK(st.f32_exact <= st.exact);
+                    pixels += img.size();
+                }
+            }
+        }
+    }
+    INFO("float32-undecided " << f32_undecided << ", of those exact " << exact << ", pixels " << pixels);
+    CHECK(f32_undecided > exact);          // the double stage decided some float32-undecided pixels
+    CHECK(exact > 0);                      // and some went on to the exact sums
+    CHECK(f32_undecided * 20 < pixels);    // the float32 stage decides nearly everything
+#endif
+}

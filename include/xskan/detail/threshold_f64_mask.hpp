@@ -30,6 +30,18 @@
  * which are extended lazily along the row only as far as needed. The mask is
  * therefore identical to scikit-image's `image > threshold_sauvola(image)`.
  *
+ * Two refinements keep the work per pixel low. (1) The decision runs first in
+ * 8 float32 lanes: the same formulas from the same double window sums, with the
+ * thresholds M, Dd, δb widened by a rigorous bound on the float32 − double
+ * deviation (f32_stage_bounds), so it only decides what the double decision
+ * would; groups with an undecided pixel go to the double decision, then to the
+ * exact path (off per row when values could overflow float32). (2) Output rows
+ * are advanced in pairs: one pass reads the column sums of row i − 1 once and
+ * writes those of row i + 1 to a second buffer (same additions, same order);
+ * row i's exact column sums are rebuilt for the fallback from row i − 1's plus
+ * its own trail / lead values. Both lead rows' bound sums are recorded under the
+ * first one (an over-estimate, which the bounds allow).
+ *
  * Applies to Sauvola with finite k > 0, r > 0 of moderate size; images with
  * huge sums (Σx² > 1e200 over the padded rows so far), inf or NaN fall back
  * row by row to the exact path automatically (their error bound is not finite).
@@ -106,19 +118,94 @@ namespace xskan
             }
         };
 
+        /// Pixel counts of the float64 Sauvola mask's decision stages (for tests and tuning).
+        struct f64_mask_stats
+        {
+            std::size_t f32_undecided = 0;   ///< pixels the float32 stage left to the double stage
+            std::size_t f32_exact = 0;       ///< of those, pixels the double stage left to the exact sums
+            std::size_t exact = 0;           ///< pixels decided by scikit-image's exact sums
+        };
+
+        /**
+         * @brief Per-row bounds of the float32 decision stage: |a₃₂ − a₆₄|, |b₃₂ − b₆₄| and
+         *        |d₃₂ − d₆₄| between the float32 and the double evaluation of the same
+         *        formulas (m = S1·(1/W), g = S2·(1/W), v = max(g − m·m, 0), a = x − (1 − k)·m,
+         *        b = (k/r)·m, d = a·a − (b·b)·v) from the same double window sums S1, S2.
+         *
+         * Both are bounded against the exact real evaluation from S1, S2, x: every
+         * operation (conversions to float included) rounds by at most eps·|result| + eta
+         * (eta: underflow), any FMA contraction only removes roundings. mb bounds |m|,
+         * gb bounds |g| (premises of the double stage, see the file comment).
+         */
+        struct f32_stage_bounds
+        {
+            double da = 0, db = 0, dd = 0;   // deviations from the exact real evaluation
+            double ab = 0, bb = 0, vb = 0;   // bounds on |a|, |b|, |v|
+
+            f32_stage_bounds(double eps, double eta, double xm, double mb, double gb, double alpha, double c) noexcept
+            {
+                const double aa = std::abs(alpha);
+                // m = fl(fl(S1)·fl(1/W)) (three roundings), g likewise
+                const double dm = 3.03 * eps * mb + 3 * eta;
+                const double m2 = mb + dm;
+                const double dsq = 2 * m2 * dm + eps * m2 * m2 + eta;
+                const double dg = 3.03 * eps * gb + 3 * eta;
+                const double dv = dg + dsq + 1.01 * eps * (gb + dg + m2 * m2) + eta;   // max(., 0) is 1-Lipschitz
+                vb = gb + dv;
+                // a = fl(fl(x) − fl(fl(1 − k)·m)), b = fl(fl(k/r)·m)
+                da = 3.1 * eps * (xm + aa * m2) + aa * dm + 3 * eta;
+                ab = xm + aa * m2 + da;
+                db = 2.1 * eps * c * m2 + c * dm + 2 * eta;
+                bb = c * m2 + db;
+                // d = fl(fl(a·a) − fl(fl(b·b)·v))
+                const double da2 = 2 * ab * da + eps * ab * ab + eta;
+                const double db2 = 2 * bb * db + eps * bb * bb + eta;
+                const double b2 = bb * bb + db2;
+                const double dp = db2 * vb + bb * bb * dv + eps * b2 * vb + eta;
+                dd = da2 + dp + 1.01 * eps * (ab * ab + da2 + b2 * vb + dp) + eta;
+                da *= 1.05;
+                db *= 1.05;
+                dd *= 1.05;
+            }
+        };
+
+        /// Smallest float ≥ v (+inf when v exceeds the float range; v ≥ 0 finite or +inf).
+        inline float float_at_least(double v) noexcept
+        {
+            if (!(v <= static_cast<double>(std::numeric_limits<float>::max())))
+            {
+                return std::numeric_limits<float>::infinity();
+            }
+            float f = static_cast<float>(v);
+            if (static_cast<double>(f) < v)
+            {
+                f = std::nextafter(f, std::numeric_limits<float>::infinity());
+            }
+            return f;
+        }
+
         /// One band (one thread) of the estimated-sum float64 Sauvola mask.
         class f64_sauvola_band
         {
         public:
             f64_sauvola_band(const double* data, const box_geometry& g, const local_params<double>& p)
                 : m_data(data), m_g(g), m_p(p), m_q(g.pshape[0]), m_n(g.shape[1]), m_w(g.window[1]),
-                  c1t(m_q, 0.), c2t(m_q, 0.), c1l(m_q), c2l(m_q), e1(m_q), e2(m_q), i1t(m_q), i2t(m_q), i1l(m_q),
-                  i2l(m_q), ra1(g.rows + g.w0 + 1, 0.), ra2(g.rows + g.w0 + 1, 0.), xmax(g.rows + g.w0 + 1, 0.), ends_t(g.window[1] + 2), ends_l(g.window[1] + 2), m_exact(1)
+                  c1t(m_q, 0.), c2t(m_q, 0.), c1l(m_q), c2l(m_q), p1t(m_q), p2t(m_q), p1l(m_q), p2l(m_q), e1(m_q), e2(m_q),
+                  e1b(m_q), e2b(m_q), i1t(m_q), i2t(m_q), i1l(m_q),
+                  i2l(m_q), ra1(g.rows + g.w0 + 1, 0.), ra2(g.rows + g.w0 + 1, 0.), xmax(g.rows + g.w0 + 1, 0.), ends_t(g.window[1] + 2), ends_l(g.window[1] + 2),
+                  ends_t1(g.window[1] + 2), ends_l1(g.window[1] + 2), m_exact(1)
             {
+                set_exact_base(c1t, c2t, c1l, c2l, nullptr, nullptr);
             }
 
             /// Number of pixels decided by the exact fallback (for tests and tuning).
             std::size_t fallback_count() const noexcept { return m_fallback; }
+
+            /// Pixels the float32 stage left undecided (for tests and tuning).
+            std::size_t f32_undecided_count() const noexcept { return m_f32_undecided; }
+
+            /// Pixels the float32 and then the double stage left undecided (for tests and tuning).
+            std::size_t f32_exact_count() const noexcept { return m_f32_exact; }
 
             void run(std::size_t r0, std::size_t r1, std::uint8_t* out)
             {
@@ -137,17 +224,22 @@ namespace xskan
                 {
                     add_row(r, c1l.data(), c2l.data());
                 }
-                for (std::size_t i = r0; i < r1; ++i)
+                estimate_prefix();
+                decide_row(r0, out + r0 * m_n, e1.data(), e2.data());
+                std::size_t i = r0 + 1;
+                for (; i < r1; i += 2)
                 {
-                    if (i > r0)
+                    // rows i and i + 1 in one pass over the column sums (half their memory traffic);
+                    // a last odd row of the band is advanced with a stand-in second row, whose
+                    // state is never used
+                    advance_pair(i, i + w0, i + 1 < r1);
+                    set_exact_base(p1t, p2t, p1l, p2l, src_row(i), src_row(i + w0));
+                    decide_row(i, out + i * m_n, e1.data(), e2.data());
+                    if (i + 1 < r1)
                     {
-                        advance(i, i + w0);
+                        set_exact_base(c1t, c2t, c1l, c2l, nullptr, nullptr);
+                        decide_row(i + 1, out + (i + 1) * m_n, e1b.data(), e2b.data());
                     }
-                    else
-                    {
-                        estimate_prefix();
-                    }
-                    decide_row(i, out + i * m_n);
                 }
             }
 
@@ -213,33 +305,22 @@ namespace xskan
                 record(p, a1, a2, mx);
             }
 
-            // In one pass: trail row pt into (c1t, c2t), lead row pl into (c1l, c2l) (exact,
-            // as numpy's cumsum), and the estimate prefix e of (c_l - c_t); records pl.
-            void advance(std::size_t pt, std::size_t pl)
+            // The reflected ends of a padded row (source row src) gathered into e: padded columns
+            // [0, b) at e[0, b), [b + n, q) at e[b, ...) (at most w + 1 elements); returns e.
+            double* gather_ends(const double* src, double* e) const noexcept
             {
-                const double* st = src_row(pt);
-                const double* sl = src_row(pl);
                 const auto& pad = m_g.pad[0];
                 const std::size_t b = std::min(m_w / 2 + 1, m_q);
                 const std::size_t mid_end = std::min(b + m_n, m_q);
-                // the reflected ends, gathered (at most w + 1 elements per row)
-                double* et = ends_t.data();
-                double* el = ends_l.data();
                 for (std::size_t j = 0; j < b; ++j)
                 {
-                    et[j] = st[pad[j]];
-                    el[j] = sl[pad[j]];
+                    e[j] = src[pad[j]];
                 }
                 for (std::size_t j = mid_end; j < m_q; ++j)
                 {
-                    et[b + j - mid_end] = st[pad[j]];
-                    el[b + j - mid_end] = sl[pad[j]];
+                    e[b + j - mid_end] = src[pad[j]];
                 }
-                advance_state acc;
-                advance_segment(et, el, 0, b, acc);
-                advance_segment(st - b, sl - b, b, mid_end, acc);
-                advance_segment(et + b - mid_end, el + b - mid_end, mid_end, m_q, acc);
-                record(pl, acc.a1, acc.a2, acc.mx);
+                return e;
             }
 
             struct advance_state
@@ -248,65 +329,172 @@ namespace xskan
                 double k1 = 0, k2 = 0;           // estimate prefix carried along the row
             };
 
-            // columns [j0, j1) of advance(); xt[j], xl[j] are the padded trail / lead values.
-            void advance_segment(const double* xt_, const double* xl_, std::size_t j0, std::size_t j1,
-                                 advance_state& st)
+            // Output rows i and i + 1 in one pass: trail rows pt, pt + 1 and lead rows pl, pl + 1
+            // are added to the current column sums (c*, state of row i - 1, read once; exact, as
+            // numpy's cumsum) and the state of row i + 1 is written to p*, then the two swap, so
+            // that p* holds the state of row i - 1 (row i's exact sums are p* + its rows, see
+            // set_exact_base); the estimate prefixes of (c_l - c_t) go to (e1, e2) for row i and
+            // (e1b, e2b) for row i + 1. Without `second`, row i + 1 is a stand-in (its state and
+            // estimates are garbage, nothing is recorded for it).
+            void advance_pair(std::size_t pt, std::size_t pl, bool second)
             {
-                double* C1t = c1t.data();
-                double* C2t = c2t.data();
-                double* C1l = c1l.data();
-                double* C2l = c2l.data();
-                double* E1 = e1.data();
-                double* E2 = e2.data();
+                const std::size_t last = m_g.pad0.size() - 1;
+                const double* st0 = src_row(pt);
+                const double* st1 = src_row(std::min(pt + 1, last));
+                const double* sl0 = src_row(pl);
+                const double* sl1 = src_row(second ? pl + 1 : pl);
+                const std::size_t b = std::min(m_w / 2 + 1, m_q);
+                const std::size_t mid_end = std::min(b + m_n, m_q);
+                double* et0 = gather_ends(st0, ends_t.data());
+                double* el0 = gather_ends(sl0, ends_l.data());
+                double* et1 = gather_ends(st1, ends_t1.data());
+                double* el1 = gather_ends(sl1, ends_l1.data());
+                pair_state acc;
+                const std::ptrdiff_t e = static_cast<std::ptrdiff_t>(b) - static_cast<std::ptrdiff_t>(mid_end);
+                advance_pair_segment({et0, et1, el0, el1}, 0, b, acc);
+                advance_pair_segment({st0 - b, st1 - b, sl0 - b, sl1 - b}, b, mid_end, acc);
+                advance_pair_segment({et0 + e, et1 + e, el0 + e, el1 + e}, mid_end, m_q, acc);
+                // both lead rows' sums are recorded under row pl: an over-estimate of pl's (the
+                // bounds only need upper bounds), exact again from pl + 1 on
+                record(pl, acc.r[0].a1, acc.r[0].a2, acc.r[0].mx);
+                if (second)
+                {
+                    record(pl + 1, 0, 0, 0);
+                }
+                std::swap(c1t, p1t);
+                std::swap(c2t, p2t);
+                std::swap(c1l, p1l);
+                std::swap(c2l, p2l);
+            }
+
+            struct pair_state
+            {
+                advance_state r[2];   // per row of the pair
+            };
+
+            struct pair_rows
+            {
+                const double* t0;
+                const double* t1;
+                const double* l0;
+                const double* l1;
+            };
+
+            // columns [j0, j1) of advance_pair(); x.t0[j] ... x.l1[j] are the padded values.
+            void advance_pair_segment(pair_rows x, std::size_t j0, std::size_t j1, pair_state& st)
+            {
+                const double* C1t = c1t.data();
+                const double* C2t = c2t.data();
+                const double* C1l = c1l.data();
+                const double* C2l = c2l.data();
+                double* N1t = p1t.data();
+                double* N2t = p2t.data();
+                double* N1l = p1l.data();
+                double* N2l = p2l.data();
+                double* E1a = e1.data();
+                double* E2a = e2.data();
+                double* E1b = e1b.data();
+                double* E2b = e2b.data();
                 row_bound_lanes bl;
-                __m256d carry1 = _mm256_set1_pd(st.k1);
-                __m256d carry2 = _mm256_set1_pd(st.k2);
+                __m256d ka = _mm256_setr_pd(st.r[0].k1, st.r[0].k2, st.r[0].k1, st.r[0].k2);
+                __m256d kb = _mm256_setr_pd(st.r[1].k1, st.r[1].k2, st.r[1].k1, st.r[1].k2);
                 std::size_t j = j0;
                 for (; j + 4 <= j1; j += 4)
                 {
-                    _mm_prefetch(reinterpret_cast<const char*>(xt_ + j + 64), _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(xl_ + j + 64), _MM_HINT_T0);
-                    const __m256d xt = _mm256_loadu_pd(xt_ + j);
-                    const __m256d xl = _mm256_loadu_pd(xl_ + j);
-                    const __m256d sqt = no_fma(_mm256_mul_pd(xt, xt));
-                    const __m256d sql = no_fma(_mm256_mul_pd(xl, xl));
-                    const __m256d n1t = _mm256_add_pd(_mm256_loadu_pd(C1t + j), xt);
-                    const __m256d n2t = _mm256_add_pd(_mm256_loadu_pd(C2t + j), sqt);
-                    const __m256d n1l = _mm256_add_pd(_mm256_loadu_pd(C1l + j), xl);
-                    const __m256d n2l = _mm256_add_pd(_mm256_loadu_pd(C2l + j), sql);
-                    _mm256_storeu_pd(C1t + j, n1t);
-                    _mm256_storeu_pd(C2t + j, n2t);
-                    _mm256_storeu_pd(C1l + j, n1l);
-                    _mm256_storeu_pd(C2l + j, n2l);
-                    bl.add(xl, sql);
-                    const __m256d p1 = scan4(_mm256_sub_pd(n1l, n1t));
-                    const __m256d p2 = scan4(_mm256_sub_pd(n2l, n2t));
-                    _mm256_storeu_pd(E1 + j, _mm256_add_pd(p1, carry1));
-                    _mm256_storeu_pd(E2 + j, _mm256_add_pd(p2, carry2));
-                    carry1 = _mm256_add_pd(carry1, _mm256_permute4x64_pd(p1, 0xFF));
-                    carry2 = _mm256_add_pd(carry2, _mm256_permute4x64_pd(p2, 0xFF));
+                    _mm_prefetch(reinterpret_cast<const char*>(x.t0 + j + 64), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(x.t1 + j + 64), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(x.l0 + j + 64), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(x.l1 + j + 64), _MM_HINT_T0);
+                    const __m256d xt0 = _mm256_loadu_pd(x.t0 + j);
+                    const __m256d xt1 = _mm256_loadu_pd(x.t1 + j);
+                    const __m256d xl0 = _mm256_loadu_pd(x.l0 + j);
+                    const __m256d xl1 = _mm256_loadu_pd(x.l1 + j);
+                    const __m256d qt0 = no_fma(_mm256_mul_pd(xt0, xt0));
+                    const __m256d qt1 = no_fma(_mm256_mul_pd(xt1, xt1));
+                    const __m256d ql0 = no_fma(_mm256_mul_pd(xl0, xl0));
+                    const __m256d ql1 = no_fma(_mm256_mul_pd(xl1, xl1));
+                    const __m256d a1t = _mm256_add_pd(_mm256_loadu_pd(C1t + j), xt0);
+                    const __m256d a2t = _mm256_add_pd(_mm256_loadu_pd(C2t + j), qt0);
+                    const __m256d a1l = _mm256_add_pd(_mm256_loadu_pd(C1l + j), xl0);
+                    const __m256d a2l = _mm256_add_pd(_mm256_loadu_pd(C2l + j), ql0);
+                    const __m256d b1t = _mm256_add_pd(a1t, xt1);
+                    const __m256d b2t = _mm256_add_pd(a2t, qt1);
+                    const __m256d b1l = _mm256_add_pd(a1l, xl1);
+                    const __m256d b2l = _mm256_add_pd(a2l, ql1);
+                    _mm256_storeu_pd(N1t + j, b1t);
+                    _mm256_storeu_pd(N2t + j, b2t);
+                    _mm256_storeu_pd(N1l + j, b1l);
+                    _mm256_storeu_pd(N2l + j, b2l);
+                    bl.add(xl0, ql0);
+                    bl.add(xl1, ql1);
+                    __m256d e1v, e2v;
+                    scan2x4(_mm256_sub_pd(a1l, a1t), _mm256_sub_pd(a2l, a2t), ka, e1v, e2v);
+                    _mm256_storeu_pd(E1a + j, e1v);
+                    _mm256_storeu_pd(E2a + j, e2v);
+                    scan2x4(_mm256_sub_pd(b1l, b1t), _mm256_sub_pd(b2l, b2t), kb, e1v, e2v);
+                    _mm256_storeu_pd(E1b + j, e1v);
+                    _mm256_storeu_pd(E2b + j, e2v);
                 }
-                st.k1 = _mm256_cvtsd_f64(carry1);
-                st.k2 = _mm256_cvtsd_f64(carry2);
-                bl.flush(st.a1, st.a2, st.mx);
+                {
+                    alignas(32) double t[8];
+                    _mm256_store_pd(t, ka);
+                    _mm256_store_pd(t + 4, kb);
+                    st.r[0].k1 = t[0];
+                    st.r[0].k2 = t[1];
+                    st.r[1].k1 = t[4];
+                    st.r[1].k2 = t[5];
+                }
+                bl.flush(st.r[0].a1, st.r[0].a2, st.r[0].mx);
                 for (; j < j1; ++j)
                 {
-                    const double xt = xt_[j];
-                    const double xl = xl_[j];
-                    const double sqt = no_fma(xt * xt);
-                    const double sql = no_fma(xl * xl);
-                    C1t[j] += xt;
-                    C2t[j] += sqt;
-                    C1l[j] += xl;
-                    C2l[j] += sql;
-                    st.a1 += std::abs(xl);
-                    st.a2 += sql;
-                    st.mx = std::max(st.mx, std::abs(xl));
-                    st.k1 += C1l[j] - C1t[j];
-                    st.k2 += C2l[j] - C2t[j];
-                    E1[j] = st.k1;
-                    E2[j] = st.k2;
+                    const double xt0 = x.t0[j];
+                    const double xt1 = x.t1[j];
+                    const double xl0 = x.l0[j];
+                    const double xl1 = x.l1[j];
+                    const double qt0 = no_fma(xt0 * xt0);
+                    const double qt1 = no_fma(xt1 * xt1);
+                    const double ql0 = no_fma(xl0 * xl0);
+                    const double ql1 = no_fma(xl1 * xl1);
+                    const double a1t = C1t[j] + xt0;
+                    const double a2t = C2t[j] + qt0;
+                    const double a1l = C1l[j] + xl0;
+                    const double a2l = C2l[j] + ql0;
+                    const double b1t = a1t + xt1;
+                    const double b2t = a2t + qt1;
+                    const double b1l = a1l + xl1;
+                    const double b2l = a2l + ql1;
+                    N1t[j] = b1t;
+                    N2t[j] = b2t;
+                    N1l[j] = b1l;
+                    N2l[j] = b2l;
+                    st.r[0].a1 += std::abs(xl0) + std::abs(xl1);
+                    st.r[0].a2 += ql0 + ql1;
+                    st.r[0].mx = std::max(st.r[0].mx, std::max(std::abs(xl0), std::abs(xl1)));
+                    st.r[0].k1 += a1l - a1t;
+                    st.r[0].k2 += a2l - a2t;
+                    st.r[1].k1 += b1l - b1t;
+                    st.r[1].k2 += b2l - b2t;
+                    E1a[j] = st.r[0].k1;
+                    E2a[j] = st.r[0].k2;
+                    E1b[j] = st.r[1].k1;
+                    E2b[j] = st.r[1].k2;
                 }
+            }
+
+            // Both channels' blocked prefix at once: d1 = [a0..a3], d2 = [b0..b3], k = [ka, kb, ka, kb]
+            // (carries) -> e1 = ka + [a0, a0+a1, (a0+a1)+a2, (a0+a1)+(a2+a3)], e2 likewise; k advances
+            // by the block sums (in-block trees of depth 2 and one carry addition, as scan4)
+            static void scan2x4(__m256d d1, __m256d d2, __m256d& k, __m256d& e1, __m256d& e2) noexcept
+            {
+                const __m256d lo = _mm256_unpacklo_pd(d1, d2);                   // a0 b0 a2 b2
+                const __m256d hi = _mm256_unpackhi_pd(d1, d2);                   // a1 b1 a3 b3
+                const __m256d s = _mm256_add_pd(lo, hi);                         // a01 b01 a23 b23
+                const __m256d sh = _mm256_permute2f128_pd(s, s, 0x08);           // 0 0 a01 b01
+                const __m256d odd = _mm256_add_pd(_mm256_add_pd(s, sh), k);      // prefixes at 1, 3
+                const __m256d even = _mm256_add_pd(_mm256_add_pd(lo, sh), k);    // prefixes at 0, 2
+                e1 = _mm256_unpacklo_pd(even, odd);
+                e2 = _mm256_unpackhi_pd(even, odd);
+                k = _mm256_permute4x64_pd(odd, 0xEE);                            // ka' kb' ka' kb'
             }
 
             // 8 bits -> 8 bytes of 0/1 (little endian: bit l -> byte l)
@@ -363,24 +551,52 @@ namespace xskan
                 }
             }
 
+            // the exact column sums of the row being decided are base[q], or base[q] + its padded
+            // trail / lead value (q-th element x, product x·x rounded alone) during row pairs
+            void set_exact_base(const std::vector<double>& b1t, const std::vector<double>& b2t,
+                                const std::vector<double>& b1l, const std::vector<double>& b2l, const double* add_t,
+                                const double* add_l) noexcept
+            {
+                m_base[0] = b1t.data();
+                m_base[1] = b2t.data();
+                m_base[2] = b1l.data();
+                m_base[3] = b2l.data();
+                m_add_t = add_t;
+                m_add_l = add_l;
+            }
+
             // exact sequential prefix sums (scikit-image's) of the four rows up to index `upto` inclusive
             void extend_exact(std::size_t upto)
             {
+                const auto& pad = m_g.pad[0];
                 for (std::size_t q = m_done; q <= upto; ++q)
                 {
+                    double v1t = m_base[0][q];
+                    double v2t = m_base[1][q];
+                    double v1l = m_base[2][q];
+                    double v2l = m_base[3][q];
+                    if (m_add_t != nullptr)
+                    {
+                        const double xt = m_add_t[pad[q]];
+                        const double xl = m_add_l[pad[q]];
+                        v1t += xt;
+                        v2t += no_fma(xt * xt);
+                        v1l += xl;
+                        v2l += no_fma(xl * xl);
+                    }
                     if (q == 0)
                     {
-                        i1t[0] = c1t[0];
-                        i2t[0] = c2t[0];
-                        i1l[0] = c1l[0];
-                        i2l[0] = c2l[0];
+                        i1t[0] = v1t;
+                        i2t[0] = v2t;
+                        i1l[0] = v1l;
+                        i2l[0] = v2l;
                     }
                     else
                     {
-                        i1t[q] = i1t[q - 1] + c1t[q];
-                        i2t[q] = i2t[q - 1] + c2t[q];
-                        i1l[q] = i1l[q - 1] + c1l[q];
-                        i2l[q] = i2l[q - 1] + c2l[q];
+                        i1t[q] = i1t[q - 1] + v1t;
+                        i2t[q] = i2t[q - 1] + v2t;
+                        i1l[q] = i1l[q - 1] + v1l;
+                        i2l[q] = i2l[q - 1] + v2l;
                     }
                 }
                 m_done = std::max(m_done, upto + 1);
@@ -398,7 +614,7 @@ namespace xskan
                 return static_cast<std::uint8_t>(x > m_exact.t[0]);
             }
 
-            void decide_row(std::size_t i, std::uint8_t* out)
+            void decide_row(std::size_t i, std::uint8_t* out, const double* E1, const double* E2)
             {
                 constexpr double u = std::numeric_limits<double>::epsilon() / 2;
                 m_done = 0;
@@ -446,8 +662,6 @@ namespace xskan
                     const __m256d vndd = _mm256_set1_pd(-dd);
                     const __m256d bthr = _mm256_set1_pd(db + 1e-100);
                     const __m256d zero = _mm256_setzero_pd();
-                    const double* E1 = e1.data();
-                    const double* E2 = e2.data();
                     const std::size_t w = m_w;
                     // 4 pixels from j: bit l of ok = decided, bit l of pos = x > t
                     auto group = [&](std::size_t jj, int& ok, int& pos) {
@@ -473,18 +687,84 @@ namespace xskan
                             }
                         }
                     };
-                    for (; j + 8 <= m_n; j += 8)
-                    {
+                    // 8 pixels from jj in double, written and fixed
+                    auto step8 = [&](std::size_t jj) {
                         int ok0, pos0, ok1, pos1;
-                        group(j, ok0, pos0);
-                        group(j + 4, ok1, pos1);
+                        group(jj, ok0, pos0);
+                        group(jj + 4, ok1, pos1);
                         const std::uint64_t bytes = bits8_to_bytes(static_cast<unsigned>(pos0 | (pos1 << 4)));
-                        std::memcpy(out + j, &bytes, 8);
+                        std::memcpy(out + jj, &bytes, 8);
                         const int ok = ok0 | (ok1 << 4);
                         if (ok != 255)
                         {
-                            fix(j, ok, 8);
+                            fix(jj, ok, 8);
                         }
+                    };
+                    // float32 stage: the same formulas in 8 float lanes from the same double sums;
+                    // it decides only when the double stage would (its thresholds are widened by
+                    // the float/double deviation bounds), everything else goes to step8
+                    const double gb = 1.02 * (xm * xm + e2w) + 1e-300;
+                    const double mb1 = 1.01 * mb;
+                    const f32_stage_bounds bf(std::ldexp(1.0, -24), 1e-44, xm, mb1, gb, alpha, c);
+                    const f32_stage_bounds bd(u, 1e-300, xm, mb1, gb, alpha, c);
+                    const double big = 1e36;
+                    const double smax = wc * std::max(mb1, gb) * 1.01;
+                    // no float32 overflow anywhere; the constants 1/W, k/r, 1 − k convert to normal floats
+                    // (or 1 − k to 0), so their conversion errors are relative (eps), as the bounds assume
+                    const double fmin = 1e-37;
+                    const bool use32 = bf.ab * bf.ab <= big && bf.bb * bf.bb * bf.vb <= big && bf.bb * bf.bb <= big &&
+                                       bf.vb <= big && mb1 * mb1 <= big && smax <= big && std::isfinite(dd) &&
+                                       std::isfinite(margin) && std::isfinite(bf.dd) && inv_w >= fmin && c >= fmin &&
+                                       (alpha == 0 || std::abs(alpha) >= fmin);
+                    if (use32)
+                    {
+                        const __m256 fiw = _mm256_set1_ps(static_cast<float>(inv_w));
+                        const __m256 fa = _mm256_set1_ps(static_cast<float>(alpha));
+                        const __m256 fc = _mm256_set1_ps(static_cast<float>(c));
+                        const float fm = float_at_least(margin + bf.da + bd.da);
+                        const float fdd = float_at_least(dd + bf.dd + bd.dd);
+                        const __m256 vfm = _mm256_set1_ps(fm);
+                        const __m256 vfnm = _mm256_set1_ps(-fm);
+                        const __m256 vfdd = _mm256_set1_ps(fdd);
+                        const __m256 vfndd = _mm256_set1_ps(-fdd);
+                        const __m256 fbthr = _mm256_set1_ps(float_at_least(db + 1e-100 + bf.db + bd.db));
+                        const __m256 fzero = _mm256_setzero_ps();
+                        auto cvt8 = [](__m256d lo, __m256d hi) {
+                            return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
+                        };
+                        for (; j + 8 <= m_n; j += 8)
+                        {
+                            const __m256 s1 = cvt8(_mm256_sub_pd(_mm256_loadu_pd(E1 + j + w), _mm256_loadu_pd(E1 + j)),
+                                                   _mm256_sub_pd(_mm256_loadu_pd(E1 + j + w + 4), _mm256_loadu_pd(E1 + j + 4)));
+                            const __m256 s2 = cvt8(_mm256_sub_pd(_mm256_loadu_pd(E2 + j + w), _mm256_loadu_pd(E2 + j)),
+                                                   _mm256_sub_pd(_mm256_loadu_pd(E2 + j + w + 4), _mm256_loadu_pd(E2 + j + 4)));
+                            const __m256 xf = cvt8(_mm256_loadu_pd(x + j), _mm256_loadu_pd(x + j + 4));
+                            const __m256 m = _mm256_mul_ps(s1, fiw);
+                            const __m256 g = _mm256_mul_ps(s2, fiw);
+                            const __m256 v = _mm256_max_ps(_mm256_sub_ps(g, _mm256_mul_ps(m, m)), fzero);
+                            const __m256 a = _mm256_sub_ps(xf, _mm256_mul_ps(fa, m));
+                            const __m256 b = _mm256_mul_ps(fc, m);
+                            const __m256 d = _mm256_sub_ps(_mm256_mul_ps(a, a), _mm256_mul_ps(_mm256_mul_ps(b, b), v));
+                            const __m256 p = _mm256_and_ps(_mm256_cmp_ps(d, vfdd, _CMP_GT_OQ), _mm256_cmp_ps(a, vfm, _CMP_GT_OQ));
+                            const __m256 n = _mm256_or_ps(_mm256_cmp_ps(d, vfndd, _CMP_LT_OQ), _mm256_cmp_ps(a, vfnm, _CMP_LT_OQ));
+                            const int ok = _mm256_movemask_ps(_mm256_and_ps(_mm256_or_ps(p, n), _mm256_cmp_ps(b, fbthr, _CMP_GT_OQ)));
+                            if (ok == 255)
+                            {
+                                const std::uint64_t bytes = bits8_to_bytes(static_cast<unsigned>(_mm256_movemask_ps(p)));
+                                std::memcpy(out + j, &bytes, 8);
+                            }
+                            else
+                            {
+                                m_f32_undecided += 8 - static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(ok)));
+                                const std::size_t before = m_fallback;
+                                step8(j);
+                                m_f32_exact += m_fallback - before;
+                            }
+                        }
+                    }
+                    for (; j + 8 <= m_n; j += 8)
+                    {
+                        step8(j);
                     }
                     // 4 pixels from jj, written and fixed
                     auto step4 = [&](std::size_t jj) {
@@ -520,36 +800,54 @@ namespace xskan
             std::size_t m_q;
             std::size_t m_n;
             std::size_t m_w;
-            std::vector<double> c1t, c2t, c1l, c2l, e1, e2, i1t, i2t, i1l, i2l, ra1, ra2, xmax, ends_t, ends_l;
+            // current column sums (c*), the previous state during row pairs (p*), estimate prefixes
+            // (e1, e2; e1b, e2b for the second row of a pair), exact prefixes (i*), bound sums
+            std::vector<double> c1t, c2t, c1l, c2l, p1t, p2t, p1l, p2l, e1, e2, e1b, e2b, i1t, i2t, i1l, i2l, ra1, ra2,
+                xmax, ends_t, ends_l, ends_t1, ends_l1;
+            // exact column sums of the row being decided: base[q] (+ the padded trail / lead row value)
+            const double* m_base[4] = {nullptr, nullptr, nullptr, nullptr};
+            const double* m_add_t = nullptr;
+            const double* m_add_l = nullptr;
             local_rows<double> m_exact;
             std::size_t m_done = 0;
             std::size_t m_fallback = 0;
+            std::size_t m_f32_undecided = 0;
+            std::size_t m_f32_exact = 0;
         };
 
         /**
          * @brief Sauvola mask of a 2-D float64 image (f64_mask_applies() must hold),
          *        identical to `image > threshold_sauvola(image)`; returns the number
-         *        of pixels decided by the exact fallback.
+         *        of pixels decided by the exact fallback (`stats`, if given, also receives
+         *        the float32 stage's undecided counts).
          */
         inline std::size_t f64_sauvola_mask_into(const double* data, const box_geometry& g,
                                                  const local_params<double>& p, std::size_t threads,
-                                                 std::uint8_t* out)
+                                                 std::uint8_t* out, f64_mask_stats* stats = nullptr)
         {
             const std::size_t max_bands = std::max<std::size_t>(1, g.rows / 2);
             const std::size_t nt = resolve_threads(threads, max_bands);
             const auto bounds = band_bounds(g.rows, nt, 0.25);
-            std::vector<std::size_t> fallback(nt, 0);
+            std::vector<f64_mask_stats> st(nt);
             parallel_for(nt, nt, [&](std::size_t t) {
                 f64_sauvola_band band(data, g, p);
                 band.run(bounds[t], bounds[t + 1], out);
-                fallback[t] = band.fallback_count();
+                st[t].exact = band.fallback_count();
+                st[t].f32_undecided = band.f32_undecided_count();
+                st[t].f32_exact = band.f32_exact_count();
             });
-            std::size_t total = 0;
-            for (auto f : fallback)
+            f64_mask_stats total;
+            for (const auto& s : st)
             {
-                total += f;
+                total.exact += s.exact;
+                total.f32_undecided += s.f32_undecided;
+                total.f32_exact += s.f32_exact;
             }
-            return total;
+            if (stats != nullptr)
+            {
+                *stats = total;
+            }
+            return total.exact;
         }
 #endif
     }  // namespace detail
