@@ -231,7 +231,8 @@ namespace xskan_cli
         }
 
         image_result process_image(const std::string& path, const std::string& out_stem, const analyze_args& a,
-                                   std::size_t threads, segment_buffers& wb, overlay_buffers& ob)
+                                   std::size_t threads, const std::atomic<std::size_t>* spare_threads,
+                                   segment_buffers& wb, overlay_buffers& ob)
         {
             image_result res;
             stage_timer& tm = res.timer;
@@ -284,6 +285,7 @@ namespace xskan_cli
                 sp.sigma = sigma;
                 sp.offset = a.brightness_offset;
                 sp.threads = threads;
+                sp.spare_threads = spare_threads;
                 const auto& weighted = segment_image(cropped, sp, wb, tm);
                 dispatch_gray(cropped, [&](const auto& img) {
                     weighted.visit([&](const auto& q) {
@@ -371,23 +373,50 @@ namespace xskan_cli
         };
 
 #if defined(__GLIBC__)
+        /// The main heap's huge-page range marked by reserve_huge_page_heap (empty if none).
+        std::uintptr_t g_main_heap_begin = 0, g_main_heap_end = 0;
+        /// glibc's size (and alignment) of the heaps of non-main arenas on 64-bit: 2 x 32 MiB.
+        constexpr std::uintptr_t glibc_heap_max = std::uintptr_t(64) << 20;
+
+        bool huge_pages_wanted()
+        {
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__)
+            return std::getenv("XSKAN_NO_HUGE_PAGES") == nullptr;
+#else
+            return false;
+#endif
+        }
+
         /**
          * Back the heap with transparent huge pages: first touch of 4 KiB pages is the main cost
          * of a cold run on virtual machines (13-50 us per page measured here, against ~1 us per
          * 4 KiB as part of a 2 MiB page). The kernel gives huge pages only to ranges marked with
-         * madvise(MADV_HUGEPAGE) (THP mode "madvise"), so: all threads allocate from the main
-         * heap (one arena), whose address space is extended once by a large untouched block that
-         * is marked and freed again (kept as free heap top: M_TRIM_THRESHOLD is above its size).
-         * Only virtual address space is reserved; nothing here is touched. No effect elsewhere.
+         * madvise(MADV_HUGEPAGE) (THP mode "madvise"), so the main heap's address space is
+         * extended once by a large untouched block that is marked and freed again (kept as free
+         * heap top: M_TRIM_THRESHOLD is above its size). Only virtual address space is reserved;
+         * nothing here is touched. No effect elsewhere.
+         *
+         * Arenas: one per image worker (`workers`), not one for all. With a single arena the two
+         * workers of a 2-thread batch serialise on its lock, and a page fault taken inside malloc
+         * (the new top chunk's header landing on a fresh huge page) holds that lock for
+         * milliseconds: 6-7 futex sleeps per worker per 8-image batch, ~10 % of the wall time.
+         * Each extra worker marks its own arena's heap in adopt_thread_heap(); M_TOP_PAD = the heap
+         * size makes glibc map a new arena heap read-write in one piece, so the whole of it can take
+         * huge pages. M_ARENA_MAX = workers: threads started later (the Gaussian / Sauvola / Zhang
+         * helpers of one image, or of the last images of a batch) share these huge-page arenas;
+         * with workers = 1 (one image, or --threads 1) everything is as before (one arena).
          */
-        void reserve_huge_page_heap()
+        void reserve_huge_page_heap(std::size_t workers)
         {
-#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__)
-            if (std::getenv("XSKAN_NO_HUGE_PAGES") != nullptr)
+            if (!huge_pages_wanted())
             {
                 return;
             }
-            mallopt(M_ARENA_MAX, 1);
+            mallopt(M_ARENA_MAX, static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(workers, 64))));
+            if (workers > 1)
+            {
+                mallopt(M_TOP_PAD, static_cast<int>(glibc_heap_max));
+            }
             constexpr std::size_t reserve = std::size_t(768) << 20;
             constexpr std::uintptr_t huge = std::uintptr_t(2) << 20;
             void* p = std::malloc(reserve);
@@ -400,11 +429,151 @@ namespace xskan_cli
             if (end > begin)
             {
                 (void) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+                g_main_heap_begin = reinterpret_cast<std::uintptr_t>(p);
+                g_main_heap_end = g_main_heap_begin + reserve;
+            }
+            std::free(p);
+        }
+
+        /**
+         * Called first thing on an image worker other than the main thread: its first malloc
+         * creates the thread's arena, a glibc heap of 64 MiB aligned to 64 MiB with the arena
+         * header in its first page. Mark the heap for huge pages and collapse its first 2 MiB
+         * (already touched, so mapped with 4 KiB pages) into one. Beyond 64 MiB per worker glibc
+         * adds heaps with 4 KiB pages (images above ~5 Mpixel in batches: slower first image per
+         * worker, same results). Nothing happens when the pointer is in the main heap.
+         */
+        void adopt_thread_heap()
+        {
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__)
+            if (!huge_pages_wanted() || g_main_heap_end == 0)
+            {
+                return;
+            }
+            void* p = std::malloc(64);
+            const auto at = reinterpret_cast<std::uintptr_t>(p);
+            if (p != nullptr && (at < g_main_heap_begin || at >= g_main_heap_end))
+            {
+                const auto base = at & ~(glibc_heap_max - 1);
+                if (::madvise(reinterpret_cast<void*>(base), glibc_heap_max, MADV_HUGEPAGE) == 0)
+                {
+                    constexpr int madv_collapse = 25;  // MADV_COLLAPSE, Linux >= 6.1 (EINVAL before: ignored)
+                    (void) ::madvise(reinterpret_cast<void*>(base), std::size_t(2) << 20, madv_collapse);
+                }
             }
             std::free(p);
 #endif
         }
 #endif
+
+        /**
+         * The combined branches.csv, written while the batch runs: whenever an image finishes, the
+         * finished images at the front of the input order are appended (header from the first
+         * successful one) and their rows freed, so after the last image only its own rows remain
+         * to be written instead of the whole file (10 MB for 32 inf1 images) on one thread while
+         * the other waits. Same bytes as writing it at the end; still atomic (temporary file,
+         * renamed by finish()).
+         */
+        class combined_csv
+        {
+        public:
+            combined_csv(std::string path, std::vector<std::optional<image_result>>& results)
+                : m_path(std::move(path)), m_results(results), m_done(results.size(), 0)
+            {
+            }
+
+            /// Image i has finished (results[i] set, or left empty for a failed image).
+            void finished(std::size_t i)
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                m_done[i] = 1;
+                while (m_next < m_done.size() && m_done[m_next])
+                {
+                    if (auto& r = m_results[m_next])
+                    {
+                        try  // on a worker thread: errors are reported by finish()
+                        {
+                            append(*r);
+                        }
+                        catch (const std::exception& e)
+                        {
+                            if (m_error.empty()) m_error = e.what();
+                        }
+                    }
+                    ++m_next;
+                }
+            }
+
+            /// After all images: close and rename (no file when no image succeeded).
+            void finish()
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                const bool closed = m_file == nullptr || std::fclose(m_file) == 0;
+                m_file = nullptr;
+                if (m_error.empty() && !closed)
+                {
+                    m_error = "cannot write '" + m_path + "' (close failed)";
+                }
+                if (!m_error.empty())
+                {
+                    m_out.reset();  // removes the temporary file
+                    throw cli_error(m_error);
+                }
+                if (m_out)
+                {
+                    m_out->commit();
+                }
+            }
+
+            ~combined_csv()
+            {
+                if (m_file != nullptr)
+                {
+                    std::fclose(m_file);
+                }
+            }
+
+            combined_csv(const combined_csv&) = delete;
+            combined_csv& operator=(const combined_csv&) = delete;
+
+        private:
+            void put(const std::string& text)
+            {
+                if (m_error.empty() && std::fwrite(text.data(), 1, text.size(), m_file) != text.size())
+                {
+                    m_error = "cannot write '" + m_path + "' (disk full or I/O error)";
+                }
+            }
+
+            void append(image_result& r)
+            {
+                if (!m_out && m_error.empty())
+                {
+                    m_out = std::make_unique<xskan::io::atomic_output>(m_path);
+                    m_file = std::fopen(m_out->temp_path().c_str(), "wb");
+                    if (m_file == nullptr)
+                    {
+                        m_error = std::string("cannot create '") + m_path + "': " + std::strerror(errno);
+                        return;
+                    }
+                    put(r.branches_header);
+                }
+                if (m_file != nullptr)
+                {
+                    put(r.branches_rows);
+                }
+                std::string().swap(r.branches_rows);
+            }
+
+            std::string m_path;
+            std::vector<std::optional<image_result>>& m_results;
+            std::vector<char> m_done;
+            std::size_t m_next = 0;
+            std::mutex m_mutex;
+            std::unique_ptr<xskan::io::atomic_output> m_out;
+            std::FILE* m_file = nullptr;
+            std::string m_error;
+        };
 
         void make_dirs(const std::string& dir)
         {
@@ -449,15 +618,19 @@ namespace xskan_cli
             throw cli_error("--scale must be finite and > 0");
         }
         make_dirs(a.output_dir);
+
+        const std::size_t n = a.inputs.size();
+        const std::size_t hw = std::max(1u, std::thread::hardware_concurrency());
+        const std::size_t threads = a.threads == 0 ? hw : a.threads;
+        const std::size_t outer = std::max<std::size_t>(1, std::min(threads, n));
+        const std::size_t inner = std::max<std::size_t>(1, threads / outer);
 #if defined(__GLIBC__)
         // Keep freed image-sized buffers in the heap for the next image instead of returning
         // them to the kernel (fresh pages cost ~13 us each on first touch).
         mallopt(M_MMAP_MAX, 0);
         mallopt(M_TRIM_THRESHOLD, 1 << 30);
-        reserve_huge_page_heap();
+        reserve_huge_page_heap(outer);
 #endif
-
-        const std::size_t n = a.inputs.size();
         // unique output stems
         std::vector<std::string> stems(n);
         std::map<std::string, int> seen;
@@ -472,26 +645,32 @@ namespace xskan_cli
             stems[i] = u;
         }
 
-        const std::size_t hw = std::max(1u, std::thread::hardware_concurrency());
-        const std::size_t threads = a.threads == 0 ? hw : a.threads;
-        const std::size_t outer = std::max<std::size_t>(1, std::min(threads, n));
-        const std::size_t inner = std::max<std::size_t>(1, threads / outer);
-
         std::vector<std::optional<image_result>> results(n);
         std::vector<std::string> errors(n);
         std::atomic<std::size_t> next{0};
+        std::atomic<std::size_t> spare{0};  // workers without images left: their cores join the others' stages
         progress prog(n, a.quiet);
-        auto worker = [&]() {
+        combined_csv combined(a.output_dir + "/branches.csv", results);
+        auto worker = [&](bool main_thread) {
+#if defined(__GLIBC__)
+            if (!main_thread) adopt_thread_heap();
+#else
+            (void) main_thread;
+#endif
             auto wb = make_segment_buffers();
             overlay_buffers ob;
             for (;;)
             {
                 const std::size_t i = next.fetch_add(1);
-                if (i >= n) return;
+                if (i >= n)
+                {
+                    spare.fetch_add(1, std::memory_order_relaxed);
+                    return;
+                }
                 const auto t0 = std::chrono::steady_clock::now();
                 try
                 {
-                    results[i] = process_image(a.inputs[i], stems[i], a, inner, *wb, ob);
+                    results[i] = process_image(a.inputs[i], stems[i], a, inner, outer > 1 ? &spare : nullptr, *wb, ob);
                     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                     char buf[96];
                     std::snprintf(buf, sizeof buf, "%zu branches, %.3f s", results[i]->n_branches, dt);
@@ -504,33 +683,26 @@ namespace xskan_cli
                     errors[i] = msg;
                     prog.done(a.inputs[i], msg, false);
                 }
+                combined.finished(i);
             }
         };
         std::vector<std::thread> pool;
-        for (std::size_t t = 1; t < outer; ++t) pool.emplace_back(worker);
-        worker();
+        for (std::size_t t = 1; t < outer; ++t) pool.emplace_back(worker, false);
+        worker(true);
         for (auto& t : pool) t.join();
 
-        // Combined tables (successful images, input order).
-        std::string header, stats_text;
+        // Combined tables (successful images, input order); branches.csv was written on the way.
         std::size_t n_ok = 0;
         stage_timer total;
         for (std::size_t i = 0; i < n; ++i)
         {
             if (!results[i]) continue;
             ++n_ok;
-            if (header.empty()) header = results[i]->branches_header;
             total.merge(results[i]->timer);
         }
+        combined.finish();
         if (n_ok > 0)
         {
-            xskan::io::write_file_atomically(a.output_dir + "/branches.csv", [&](std::ostream& out) {
-                out << header;
-                for (std::size_t i = 0; i < n; ++i)
-                {
-                    if (results[i]) out << results[i]->branches_rows;
-                }
-            });
             xskan::io::write_file_atomically(a.output_dir + "/image_stats.csv", [&](std::ostream& out) {
                 out << "scale,number of junctions,area,junctions per unit area,average mesh area,median mesh area,"
                        "mesh area standard deviation,number of disjoint skeletons,filename,branch density,"

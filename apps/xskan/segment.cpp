@@ -62,7 +62,7 @@ namespace xskan_cli
                 {
                     const std::size_t w = 2 * p.radius + 1;
                     xskan::threshold_sauvola_mask_into<S>(smoothed.data(), shape, wb.mask.data(), {w, w}, p.offset,
-                                                          std::nullopt, p.threads);
+                                                          std::nullopt, p.stage_threads());
                 }
             };
             using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
@@ -90,7 +90,7 @@ namespace xskan_cli
                 auto& g = weighted_buffer();  // smoothed, then skeleton * shape_index in place
                 auto& bands = per_type(wb.bands_f32, wb.bands_f64);
                 smooth_with_bands(image.data(), rows, cols, cols, p.sigma, g.data(), bands,
-                                  per_type(wb.smooth_f32, wb.smooth_f64), p.threads);
+                                  per_type(wb.smooth_f32, wb.smooth_f64), p.stage_threads());
                 tm.lap("smooth");
                 swap_border_bands(g.data(), bands, false);  // g = gaussian(image, sigma, nearest)
                 threshold_on(g);
@@ -98,7 +98,7 @@ namespace xskan_cli
                 tm.lap("threshold");
                 xskan::skeletonize_options so;
                 so.method = xskan::skeleton_method::zhang;
-                so.threads = p.threads;
+                so.threads = p.stage_threads();
                 xskan::skeletonize(wb.mask, wb.skeleton, so, wb.skeletonize_ws);
                 tm.lap("skeletonize");
                 shape_index_from_smoothed(g.data(), rows, cols, wb.skeleton.data(), g.data(),
@@ -123,7 +123,7 @@ namespace xskan_cli
             tm.lap("shape_index");
             xskan::skeletonize_options so;
             so.method = xskan::skeleton_method::zhang;
-            so.threads = p.threads;
+            so.threads = p.stage_threads();
             xskan::skeletonize(wb.mask, wb.skeleton, so, wb.skeletonize_ws);
             tm.lap("skeletonize");
             // skeleton * quality, exactly as numpy (0 * NaN = NaN stays a skeleton pixel, as in skan)

@@ -7,6 +7,7 @@
 #ifndef XSKAN_APPS_SEGMENT_HPP
 #define XSKAN_APPS_SEGMENT_HPP
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 
@@ -30,7 +31,16 @@ namespace xskan_cli
         std::size_t radius = 0;   ///< Sauvola window radius in pixels (0: Otsu + offset)
         double sigma = 0;         ///< Gaussian sigma in pixels (0: no smoothing)
         double offset = 0;        ///< Sauvola k = skan's brightness offset
-        std::size_t threads = 1;  ///< threads of the Sauvola mask and Zhang thinning
+        std::size_t threads = 1;  ///< threads of the Gaussian, the Sauvola mask and Zhang thinning
+        /// If set: workers of a batch that ran out of images; each of those stages adds them to
+        /// `threads` when it starts (the last images of a batch use the idle cores).
+        const std::atomic<std::size_t>* spare_threads = nullptr;
+
+        /// Threads for a stage starting now.
+        std::size_t stage_threads() const noexcept
+        {
+            return threads + (spare_threads != nullptr ? spare_threads->load(std::memory_order_relaxed) : 0);
+        }
     };
 
     /**

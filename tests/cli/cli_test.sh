@@ -167,6 +167,23 @@ analyze_batch)
   [ "$(($(wc -l < out/branches.csv) - 1))" -eq $n_expect ] || die "branches.csv row count"
   # the non-FEI image has no scale: pixel units, 47-pixel radius
   awk -F, 'NR == 2 && $18 != 1 { bad = 1 } END { exit (bad || NR < 2) }' out/skeleton_branches.csv || die "scale of a non-FEI image should be 1"
+  # branches.csv (written while the batch runs) is exactly the per-image files in input order
+  cp out/inf1_branches.csv expect.csv
+  tail -n +2 out/skeleton_branches.csv >> expect.csv
+  cmp expect.csv out/branches.csv || die "branches.csv is not the per-image tables in input order"
+  # same bytes with one thread, and re-running into the used folder (outputs replaced, no temporary files)
+  same_as_out() {
+    for f in inf1_branches.csv inf1_overlay.png skeleton_branches.csv skeleton_overlay.png branches.csv; do
+      cmp "out/$f" "$1/$f" || die "$f differs ($2)"
+    done
+  }
+  "$XSKAN" analyze inf1.tif "$S/data/skeleton.tif" -o out1 --threads 1 -q
+  same_as_out out1 "--threads 1 vs 2"
+  "$XSKAN" analyze "$S/data/skeleton.tif" inf1.tif -o out1 --threads 2 -q  # other order first: files get replaced
+  "$XSKAN" analyze inf1.tif "$S/data/skeleton.tif" -o out1 --threads 2 -q
+  same_as_out out1 "after re-runs into the same folder"
+  ls out1 > list.txt
+  grep -E "\.tmp" list.txt && die "temporary files left after a re-run"
   must_fail "no FEI metadata" "$XSKAN" analyze "$S/data/skeleton.tif" -o out3 --scale-from-metadata
   must_fail "too small" "$XSKAN" analyze "$S/data/skeleton.tif" -o out4 --crop-radius 200
   ;;
