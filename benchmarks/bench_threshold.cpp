@@ -26,6 +26,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include <xskan/filters.hpp>
 #include <xskan/threshold.hpp>
 
 #ifdef XSKAN_HAVE_OPENCV
@@ -307,6 +308,39 @@ namespace
                                                       benchmark::Counter::kIsRate);
     }
 #endif
+
+#if defined(__AVX2__)
+    // ---- float64 mask: how many pixels each decision stage leaves undecided ----------
+    // (one call per iteration; counters: fractions of all pixels left by the float32 stage
+    // and decided by the exact sums), on the inf1 tiling and on its Gaussian smoothing
+    // (sigma 4.7, as the pipeline thresholds it)
+    void BM_f64_mask_stages(benchmark::State& state)
+    {
+        const std::size_t w = static_cast<std::size_t>(state.range(0));
+        const bool smooth = state.range(1) != 0;
+        static std::vector<double> smoothed;
+        const auto& raw = image<double>(R, C);
+        if (smooth && smoothed.empty())
+        {
+            xt::xarray<double> copy = xt::zeros<double>({R, C});
+            std::copy(raw.begin(), raw.end(), copy.begin());
+            const xt::xarray<double> s = xskan::gaussian(copy, 4.7);
+            smoothed.assign(s.begin(), s.end());
+        }
+        const double* data = smooth ? smoothed.data() : raw.data();
+        const auto g = xskan::detail::make_box_geometry({R, C}, {w, w});
+        const auto p = xskan::detail::make_local_params<double, double>(xskan::detail::local_formula::sauvola, g, 0.2, 1.0);
+        std::vector<std::uint8_t> out(R * C);
+        xskan::detail::f64_mask_stats st;
+        for (auto _ : state)
+        {
+            xskan::detail::f64_sauvola_mask_into(data, g, p, 1, out.data(), &st);
+            benchmark::DoNotOptimize(out.data());
+        }
+        state.counters["f32_undecided_ppm"] = 1e6 * static_cast<double>(st.f32_undecided) / static_cast<double>(R * C);
+        state.counters["exact_ppm"] = 1e6 * static_cast<double>(st.exact) / static_cast<double>(R * C);
+    }
+#endif
 }  // namespace
 
 BENCHMARK(BM_bandwidth_reference<double>)->Unit(benchmark::kMillisecond);
@@ -321,6 +355,9 @@ BENCHMARK(BM_sauvola_threshold<float>)->Args({301, 1})->Unit(benchmark::kMillise
 BENCHMARK(BM_sauvola_threshold<std::uint8_t>)->Args({301, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sauvola_mask_3d<double>)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sauvola_mask_3d<std::uint8_t>)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+#if defined(__AVX2__)
+BENCHMARK(BM_f64_mask_stages)->Args({301, 0})->Args({15, 0})->Args({301, 1})->Args({15, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 #ifdef XSKAN_HAVE_OPENCV
 BENCHMARK(BM_opencv_niblack_sauvola_u8)->Arg(301)->Arg(15)->Unit(benchmark::kMillisecond)->UseRealTime();
 #endif
