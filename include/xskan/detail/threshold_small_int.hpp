@@ -9,22 +9,26 @@
  *  - horizontal window sums S = P[j + w1] − P[j] from an int32 prefix P of the
  *    reflected row (wrap-around arithmetic: the difference is exact because
  *    |S| < 2^31 whenever prod(window) ≤ 131071);
- *  - a float32 estimate t_a of the threshold (8 lanes, sqrt in float) with a
- *    rigorous bound E on |t_a − t| where t is scikit-image's float64 threshold;
- *    `x > t` is decided from `x − t_a` when |x − t_a| > E, and recomputed with
- *    scikit-image's exact float64 formula (from the exact S1, S2) otherwise.
- *    Windows whose pixels are all zero give t = ±0 and x = 0: mask 0 (Sauvola:
- *    S1 = 0 gives m = t_a = E = 0 and t = ±0, decided by `|x − t_a| >= E`).
+ *  - a sqrt-free float32 decision (8 lanes): with a = x − c0·m and
+ *    b = c1·m (Sauvola: t = c0·m + c1·m·s, c0 = 1 − k, c1 = k/r) or b = −k
+ *    (Niblack: t = m − k·s, c0 = 1), f = a|a| − b|b|·v has the sign of
+ *    x − t (y ↦ y|y| is increasing and b·s = b|b|·v in that map); it is
+ *    estimated in float32 from the exact S1, S2 with a rigorous bound
+ *    e ≥ |f_a − f| (plus scikit-image's own float64 rounding of m, s, t,
+ *    mapped through |f| ≤ |x − t|·(|a| + |b|·s)); `x > t` is decided from the
+ *    sign of f_a when |f_a| ≥ e, and recomputed with scikit-image's exact
+ *    float64 formula (from the exact S1, S2) otherwise (~1 pixel in 10^5).
+ *    e = 0 only when m = 0 and x = 0, where f_a = 0 and t = ±0: mask 0.
+ *    Niblack windows whose pixels are all zero are decided (mask 0) up front.
  *
- * Bound (u = 2^-24; |x − c| ≤ 128, s ≤ 127.5): the centred variance estimate
- * v_a = S2c/W − (m_a − c)² has |v_a − v| ≤ 3u·2^14 + 2·128·(3·255 + 128)u + u·2^15
- * < δv = 16u·2^15 + 1e-10 (the last term
- * covers scikit-image's own float64 rounding), hence |s_a − s| ≤
- * δv / max(s_a, √δv) + 2u·130; t_a differs from t by at most
- * α|m| + γ + (b_m|m| + b_0)·δs with α, γ covering the float32 roundings
- * (≥ 4× slack) and b = |k/r| (Sauvola) or |k| (Niblack). Every decision is
- * therefore the same as scikit-image's, with or without AVX2, for any
- * thread count.
+ * Bound (u = 2^-24, X = max|x| = 255 or 128, |m − c| ≤ 128, v ≤ 2^14): the
+ * centred variance estimate v_a = S2c/W − (m_a − c)² has |v_a − v| ≤
+ * 3u·2^14 + 2·128·(3X + 129)u + 2u·2^14 < δv = 16u·2^15 + 1e-10 (the last
+ * term covers scikit-image's float64 v); |a_a − a| ≤ 5.1u|c0||m| + u|a|;
+ * b|b| = c1|c1|·m|m| to 12u relative. Hence |f_a − f| ≤ c_a·|a| + k_mm·m² + k_c
+ * (see make_small_int_consts; ≥ 5 % slack, with or without FMA contraction),
+ * so every decision is the same as scikit-image's, with or without AVX2, for
+ * any thread count.
  */
 #ifndef XSKAN_DETAIL_THRESHOLD_SMALL_INT_HPP
 #define XSKAN_DETAIL_THRESHOLD_SMALL_INT_HPP
@@ -67,11 +71,11 @@ namespace xskan
             return std::abs(k) <= 1e6 && ar >= 1e-6 && ar <= 1e30;
         }
 
-        /// Constants of the float32 estimate and of its error bound.
+        /// Constants of the float32 sqrt-free decision and of its error bound (see the file comment).
         struct small_int_consts
         {
-            float inv_w, center, c0, c1, k;
-            float alpha, gamma, bm, b0, dv, sigma, ds0;
+            float inv_w, center, c0, c1s, nk;
+            float c_a, k_mm, k_c;
             std::int32_t center_w;
             bool sauvola;
         };
@@ -83,34 +87,29 @@ namespace xskan
             const double W = g.window_count;
             const double k = p.k;
             const double r = p.r;
-            const double smax = 130.0;
+            const double X = center == 0 ? 128.0 : 255.0;   // max |x|, max |m|
+            const double smax = 130.0;                       // max s (+ slack)
             small_int_consts c{};
             c.sauvola = p.formula == local_formula::sauvola;
             c.inv_w = static_cast<float>(1.0 / W);
             c.center = static_cast<float>(center);
             c.center_w = static_cast<std::int32_t>(center * W);
-            c.k = static_cast<float>(k);
-            c.c0 = static_cast<float>(1.0 - k);
-            c.c1 = static_cast<float>(k / r);
+            // |v_a - v| (float32 variance estimate against the exact one and scikit-image's float64 one)
             const double dv = 16 * u * 32768.0 + 1e-10;
-            const double rcp_slack = 1.0 + 1.0 / 1024;
-            c.dv = static_cast<float>(dv * rcp_slack * 1.01);
-            c.sigma = static_cast<float>(std::sqrt(dv) * (1 + 1e-6));
-            c.ds0 = static_cast<float>(2 * u * smax * 1.01);
-            if (c.sauvola)
-            {
-                c.alpha = static_cast<float>(32 * u * (1 + std::abs(k) + std::abs(k / r) * smax));
-                c.gamma = 0;
-                c.bm = static_cast<float>(std::abs(k / r) * 1.01);
-                c.b0 = 0;
-            }
-            else
-            {
-                c.alpha = static_cast<float>(32 * u);
-                c.gamma = static_cast<float>(32 * u * std::abs(k) * smax);
-                c.bm = 0;
-                c.b0 = static_cast<float>(std::abs(k) * 1.01);
-            }
+            const double kv = (dv + 17 * u * 16400.0) * 1.05;
+            const double c0 = c.sauvola ? 1.0 - k : 1.0;
+            const double c1 = c.sauvola ? k / r : 0.0;
+            // scikit-image's own float64 rounding of m, s, t (relative to the size of its terms)
+            const double er = c.sauvola ? 1e-14 * X * (1 + std::abs(k) * (smax / std::abs(r) + 1))
+                                        : 1e-14 * (X + std::abs(k) * smax);
+            c.c0 = static_cast<float>(c0);
+            c.c1s = static_cast<float>(c1 * std::abs(c1));
+            c.nk = static_cast<float>(-k * std::abs(k));
+            // e = c_a·|a| + k_mm·m² + k_c with c_a covering 8u·|a| (|a| <= amax) + 10.2u·|c0|·X + 2·er
+            const double amax = X * (1 + std::abs(c0)) * 1.01 + 1;
+            c.c_a = static_cast<float>((8 * u * amax + 10.2 * u * std::abs(c0) * X + 2 * er) * 1.05 + 1e-30);
+            c.k_mm = static_cast<float>((kv * c1 * c1 + 60 * u * u * c0 * c0 + er * std::abs(c1) * smax) * 1.05 + 1e-30);
+            c.k_c = c.sauvola ? 0.0f : static_cast<float>((kv * k * k + er * std::abs(k) * smax) * 1.05);
             return c;
         }
 
@@ -394,39 +393,27 @@ namespace xskan
                 return static_cast<double>(x) > ex.t[0];
             }
 
-            // One pixel of the float32 estimate (scalar twin of the AVX2 block; same bound).
+            // One pixel of the float32 sqrt-free decision (scalar twin of decide8; same bound).
             bool scalar_decision(std::int32_t s1, std::int32_t s2c, T x, local_rows<double>& ex) const
             {
                 const auto& c = m_c;
-                const bool zero = (center == 0) ? (s2c == 0) : (s1 == 0);
-                if (zero)
+                if (!c.sauvola && ((center == 0) ? (s2c == 0) : (s1 == 0)))
                 {
-                    return false;
+                    return false;   // all-zero window: t = 0 and x = 0
                 }
                 const float m = static_cast<float>(s1) * c.inv_w;
                 const float mc = m - c.center;
                 const float g = static_cast<float>(s2c) * c.inv_w;
-                const float mm = mc * mc;
-                const float v = std::max(g - mm, 0.0f);
-                const float s = std::sqrt(v);
-                const float am = std::abs(m);
-                float t;
-                if (c.sauvola)
+                const float v = g - mc * mc;
+                const float a = static_cast<float>(x) - c.c0 * m;
+                const float aa = a * std::abs(a);
+                const float mm = m * m;
+                const float bv = c.sauvola ? (c.c1s * (m * std::abs(m))) * v : c.nk * v;
+                const float f = aa - bv;
+                const float e = std::abs(a) * c.c_a + (c.k_mm * mm + c.k_c);
+                if (std::abs(f) >= e)
                 {
-                    const float f = c.c1 * s + c.c0;
-                    t = m * f;
-                }
-                else
-                {
-                    const float ks = c.k * s;
-                    t = m - ks;
-                }
-                const float ds = c.dv / std::max(s, c.sigma) + c.ds0;
-                const float e = am * c.alpha + c.gamma + (c.bm * am + c.b0) * ds;
-                const float d = static_cast<float>(x) - t;
-                if (std::abs(d) > e || (c.sauvola && std::abs(d) >= e))
-                {
-                    return d > 0;
+                    return f > 0;
                 }
                 return exact_decision(s1, s2c, x, ex);
             }
@@ -471,49 +458,61 @@ namespace xskan
             void block8(const std::int32_t* p1, const std::int32_t* p2, const T* x, std::size_t w, __m256i& res,
                         __m256i& und) const
             {
-                const auto& c = m_c;
                 const __m256i s1 = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + w)),
                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1)));
                 const __m256i s2 = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + w)),
                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2)));
+                decide8<Sauvola>(s1, s2, load8(x), res, und);
+            }
+
+            /**
+             * 8 pixels from their exact window sums s1 = S1, s2 = S2c and values x (int32 lanes):
+             * with a = x − c0·m, f = a|a| − b|b|·v (b = (k/r)·m for Sauvola, −k for Niblack) has the
+             * sign of x − t and no sqrt; |f| >= e decides (e bounds the float32 error, see
+             * make_small_int_consts), otherwise the lane is undecided.
+             */
+            template <bool Sauvola>
+            void decide8(__m256i s1, __m256i s2, __m256i xi, __m256i& res, __m256i& und) const
+            {
+                const auto& c = m_c;
+                const __m256 sign = _mm256_set1_ps(-0.0f);
                 const __m256 iw = _mm256_set1_ps(c.inv_w);
                 const __m256 m = _mm256_mul_ps(_mm256_cvtepi32_ps(s1), iw);
                 const __m256 mc = _mm256_sub_ps(m, _mm256_set1_ps(c.center));
                 const __m256 g = _mm256_mul_ps(_mm256_cvtepi32_ps(s2), iw);
-                const __m256 v = _mm256_max_ps(_mm256_sub_ps(g, _mm256_mul_ps(mc, mc)), _mm256_setzero_ps());
-                const __m256 s = _mm256_sqrt_ps(v);
-                const __m256 am = std::is_signed<T>::value ? _mm256_andnot_ps(_mm256_set1_ps(-0.0f), m) : m;
-                __m256 t;
-                __m256 e;
-                const __m256 ds = fmadd(_mm256_set1_ps(c.dv), _mm256_rcp_ps(_mm256_max_ps(s, _mm256_set1_ps(c.sigma))),
-                                        _mm256_set1_ps(c.ds0));
+                const __m256 v = _mm256_sub_ps(g, _mm256_mul_ps(mc, mc));
+                const __m256 a = _mm256_sub_ps(_mm256_cvtepi32_ps(xi), _mm256_mul_ps(_mm256_set1_ps(c.c0), m));
+                const __m256 aabs = _mm256_andnot_ps(sign, a);
+                const __m256 aa = _mm256_mul_ps(a, aabs);
+                const __m256 mm = _mm256_mul_ps(m, m);
+                __m256 bv;
                 if constexpr (Sauvola)
                 {
-                    t = _mm256_mul_ps(m, fmadd(_mm256_set1_ps(c.c1), s, _mm256_set1_ps(c.c0)));
-                    e = _mm256_mul_ps(am, fmadd(_mm256_set1_ps(c.bm), ds, _mm256_set1_ps(c.alpha)));
+                    const __m256 msq = std::is_signed<T>::value ? _mm256_mul_ps(m, _mm256_andnot_ps(sign, m)) : mm;
+                    bv = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(c.c1s), msq), v);
                 }
                 else
                 {
-                    t = _mm256_sub_ps(m, _mm256_mul_ps(_mm256_set1_ps(c.k), s));
-                    e = fmadd(am, _mm256_set1_ps(c.alpha), fmadd(_mm256_set1_ps(c.b0), ds, _mm256_set1_ps(c.gamma)));
+                    bv = _mm256_mul_ps(_mm256_set1_ps(c.nk), v);
                 }
-                const __m256 d = _mm256_sub_ps(_mm256_cvtepi32_ps(load8(x)), t);
-                const __m256 ad = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), d);
-                const __m256i pos = _mm256_castps_si256(_mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ));
+                const __m256 f = _mm256_sub_ps(aa, bv);
+                const __m256 e =
+                    fmadd(aabs, _mm256_set1_ps(c.c_a), fmadd(_mm256_set1_ps(c.k_mm), mm, _mm256_set1_ps(c.k_c)));
+                const __m256i pos = _mm256_castps_si256(_mm256_cmp_ps(f, _mm256_setzero_ps(), _CMP_GT_OQ));
+                // e has slack over the true error, so |f| >= e decides; e == 0 only when m == 0 and x == 0,
+                // where f == 0 and scikit-image's t = ±0: `x > t` is false, as f > 0 says.
+                const __m256i lt = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(sign, f), e, _CMP_LT_OQ));
                 if constexpr (Sauvola)
                 {
-                    // e > 0 bounds the error with slack, so |d| >= e decides; S1 == 0 gives m = t_a = e = 0
-                    // and scikit-image's t = ±0: `x > 0` is then exact as well.
                     res = pos;
-                    und = _mm256_castps_si256(_mm256_cmp_ps(ad, e, _CMP_LT_OQ));
+                    und = lt;
                 }
                 else
                 {
                     const __m256i zero = (center == 0) ? _mm256_cmpeq_epi32(s2, _mm256_setzero_si256())
                                                        : _mm256_cmpeq_epi32(s1, _mm256_setzero_si256());
-                    const __m256i ok = _mm256_castps_si256(_mm256_cmp_ps(ad, e, _CMP_GT_OQ));
                     res = _mm256_andnot_si256(zero, pos);
-                    und = _mm256_andnot_si256(_mm256_or_si256(ok, zero), _mm256_set1_epi32(-1));
+                    und = _mm256_andnot_si256(zero, lt);
                 }
             }
 
