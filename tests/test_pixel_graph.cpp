@@ -406,7 +406,9 @@ TEST_CASE("2-D/3-D fast builder equals the general n-D builder (graph, MST, degr
     std::uint32_t seed = 101;
     const std::vector<std::vector<std::size_t>> shapes = {{1, 1},  {1, 17},   {17, 1},    {2, 2},    {3, 9},
                                                           {23, 37}, {64, 50}, {1, 1, 1},  {1, 7, 9}, {2, 2, 2},
-                                                          {9, 1, 5}, {6, 7, 8}, {12, 13, 11}};
+                                                          {9, 1, 5}, {6, 7, 8}, {12, 13, 11},
+                                                          // rows across 64-pixel words (bit rows, partial last chunk)
+                                                          {3, 64}, {5, 130}, {2, 191}, {2, 3, 127}, {1, 4, 200}};
     for (const auto& shape : shapes)
     {
         for (int rep = 0; rep < 6; ++rep)
@@ -424,6 +426,12 @@ TEST_CASE("2-D/3-D fast builder equals the general n-D builder (graph, MST, degr
             check_fast_equals_general(img8, tie);
             const xt::xarray<bool> imgb = xt::cast<bool>(img8);
             check_fast_equals_general(imgb, iso);
+            // byte images with one value everywhere (node values filled from the scan) or several
+            const xt::xarray<std::int8_t> imgs = -xt::cast<std::int8_t>(img8);
+            check_fast_equals_general(imgs, iso);
+            xt::xarray<std::uint8_t> img255 = img8;
+            for (auto& v : img255) v = v ? 255 : 0;
+            check_fast_equals_general(img255, iso);
             // values and heights: signed integers, float32, float64 with NaN
             xt::xarray<std::int16_t> img16 = xt::cast<std::int16_t>(img8);
             for (auto& v : img16) v = static_cast<std::int16_t>(v * 37 - 90 == 0 ? 1 : (v ? v * 37 - 90 : 0));

@@ -118,11 +118,12 @@ namespace xskan
         const auto& coords = skel.coordinates();
         const auto& values = skel.node_values();
         const auto& spacing = skel.spacing();
-        t.skeleton_id.resize(P);
-        t.node_id_src.resize(P);
-        t.node_id_dst.resize(P);
+        // columns filled by push_back below (reserved, not zeroed first)
+        t.skeleton_id.reserve(P);
+        t.node_id_src.reserve(P);
+        t.node_id_dst.reserve(P);
         t.branch_distance = skel.path_lengths();
-        t.branch_type.resize(P);
+        t.branch_type.reserve(P);
         t.mean_pixel_value = skel.path_means();
         t.stdev_pixel_value = skel.path_stdev();
         const std::size_t DC = D + (t.value_is_height ? 1 : 0);
@@ -130,7 +131,7 @@ namespace xskan
         t.image_coord_dst = xt::xtensor<std::int64_t, 2>::from_shape({P, D});
         t.coord_src = xt::xtensor<double, 2>::from_shape({P, DC});
         t.coord_dst = xt::xtensor<double, 2>::from_shape({P, DC});
-        t.euclidean_distance.resize(P);
+        t.euclidean_distance.reserve(P);
         const std::int64_t* cptr = coords.data();
         const double* sp = spacing.data();
         std::int64_t* ics = t.image_coord_src.data();
@@ -143,9 +144,9 @@ namespace xskan
             const std::int64_t d = indices[static_cast<std::size_t>(indptr[i + 1]) - 1];
             const auto su = static_cast<std::size_t>(s);
             const auto du = static_cast<std::size_t>(d);
-            t.skeleton_id[i] = ids[su];
-            t.node_id_src[i] = s;
-            t.node_id_dst[i] = d;
+            t.skeleton_id.push_back(ids[su]);
+            t.node_id_src.push_back(s);
+            t.node_id_dst.push_back(d);
             std::int32_t kind = 2;
             if (deg[su] == 1 || deg[du] == 1)
             {
@@ -159,7 +160,7 @@ namespace xskan
             {
                 kind = 3;
             }
-            t.branch_type[i] = kind;
+            t.branch_type.push_back(kind);
             double sq = 0.0;
             const std::int64_t* rs = cptr + su * D;
             const std::int64_t* rd = cptr + du * D;
@@ -183,7 +184,7 @@ namespace xskan
                 const double diff = values[du] - values[su];
                 sq += detail::rounded_product(diff, diff);
             }
-            t.euclidean_distance[i] = std::sqrt(sq);
+            t.euclidean_distance.push_back(std::sqrt(sq));
         }
         if (opts.find_main_branch)
         {

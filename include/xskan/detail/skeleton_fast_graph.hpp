@@ -1,9 +1,10 @@
 /**
  * @file detail/skeleton_fast_graph.hpp
- * @brief 2-D / 3-D specialised pixel-graph construction: one sweep over the
- *        image planes with a 3-plane ring of padded occupancy and id planes,
- *        neighbour bit masks, 32-bit internal indices, junction MST by
- *        weight buckets (linear), skeleton ids by an in-sweep union-find.
+ * @brief 2-D / 3-D specialised pixel-graph construction: one pass over the
+ *        image into padded bit rows (with pixel counts and per-word first
+ *        ids), one sweep over the pixels (neighbour bit masks from the bit
+ *        rows, neighbour ids by rank), 32-bit internal indices, junction MST
+ *        class by class, skeleton ids by an in-sweep union-find.
  *
  * Produces exactly what build_raw_pixel_graph + mst_junctions (+
  * connected_component_labels) produce; the general n-D code stays the
@@ -26,6 +27,11 @@
 #include <xtensor/xtensor.hpp>
 
 #include "skeleton_graph.hpp"
+#include "skeletonize_bits.hpp"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace xskan
 {
@@ -35,7 +41,14 @@ namespace xskan
         inline int fast_popcount(std::uint32_t x) noexcept { return __builtin_popcount(x); }
         inline int fast_ctz(std::uint32_t x) noexcept { return __builtin_ctz(x); }  // x != 0
         inline int fast_ctz64(std::uint64_t x) noexcept { return __builtin_ctzll(x); }  // x != 0
+        inline int fast_popcount64(std::uint64_t x) noexcept { return __builtin_popcountll(x); }
 #else
+        inline int fast_popcount64(std::uint64_t x) noexcept
+        {
+            int n = 0;
+            for (; x; x &= x - 1) ++n;
+            return n;
+        }
         inline int fast_popcount(std::uint32_t x) noexcept
         {
             int n = 0;
@@ -102,58 +115,237 @@ namespace xskan
             std::vector<std::int64_t>* labels = nullptr;  ///< optional: connected-component labels
         };
 
-        /// Non-zero pixel counts of every plane (index 0 of a 2-D / 3-D image) as a prefix sum.
-        template <class T>
-        std::vector<std::int64_t> plane_prefix_counts(const T* data, std::size_t n_planes, std::size_t plane_size)
+        /// Words of a padded bit row: bit c + 1 = pixel column c (bits 0 and W + 1 stay zero).
+        /// ceil(W / 64) + 1 words also keep the 8-byte read of bits3 (bytes c / 8 .. c / 8 + 7,
+        /// c < W) inside the row.
+        inline std::size_t bit_row_words(std::size_t W) noexcept { return (W + 63) / 64 + 1; }
+
+        /**
+         * Occupancy of a 2-D / 3-D image as padded bit planes, read from the
+         * image in one pass: plane q (index 0 of the image) is bit plane q + 1
+         * of `words` (bit planes 0 and P + 1 are zero); a 3-D bit plane has
+         * H + 2 rows (rows 0 and H + 1 zero), a 2-D one is a single row.
+         */
+        struct skeleton_bits
         {
-            std::vector<std::int64_t> start(n_planes + 1, 0);
-            const T* p = data;
-            for (std::size_t q = 0; q < n_planes; ++q, p += plane_size)
+            std::size_t row_words = 0;                  ///< words per padded bit row
+            std::size_t plane_words = 0;                ///< words per padded bit plane
+            std::unique_ptr<std::uint64_t[]> words;     ///< (P + 2) bit planes
+            std::unique_ptr<std::uint32_t[]> row_count; ///< non-zero pixels of every image row (P * H rows)
+            /// parallel to `words` (image rows with pixels only): C-order index of the first
+            /// pixel at or after the word = node id of the word's first set bit
+            std::unique_ptr<std::uint32_t[]> word_start;
+            std::vector<std::int64_t> plane_start;      ///< prefix sum of the non-zero pixels per plane (P + 1)
+            /// byte images: every non-zero pixel holds the byte `value` (then node values need no second read)
+            bool uniform = false;
+            unsigned char value = 0;
+            const std::uint64_t* plane(std::size_t q) const noexcept { return words.get() + (q + 1) * plane_words; }
+        };
+
+        /// Bits of n <= 64 samples (bit i = src[i] != 0); an all-zero 64-byte chunk is found by one OR.
+        template <class T>
+        std::uint64_t nonzero_chunk_bits(const T* src, std::size_t n) noexcept
+        {
+            if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
             {
-                std::int64_t c = 0;
-                if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
+                if (n == 64)
                 {
-                    // blocks of up to 255 x 32 bytes with byte counters (vectorises to compares + adds)
-                    const auto* b = reinterpret_cast<const unsigned char*>(p);
-                    std::size_t k = 0;
-                    while (k + 32 <= plane_size)
+#if defined(__SSE2__)
+#if defined(__AVX2__)
+                    const auto* v = reinterpret_cast<const __m256i*>(src);
+                    const __m256i o = _mm256_or_si256(_mm256_loadu_si256(v), _mm256_loadu_si256(v + 1));
+                    if (_mm256_testz_si256(o, o))
                     {
-                        const std::size_t m = std::min<std::size_t>(255, (plane_size - k) / 32);
-                        unsigned char acc[32] = {};
-                        for (std::size_t r = 0; r < m; ++r)
+                        return 0;
+                    }
+#else
+                    const auto* v = reinterpret_cast<const __m128i*>(src);
+                    const __m128i o = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                                                   _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+                    if (_mm_movemask_epi8(_mm_cmpeq_epi8(o, _mm_setzero_si128())) == 0xffff)
+                    {
+                        return 0;
+                    }
+#endif
+#else
+                    std::uint64_t o = 0;
+                    for (std::size_t k = 0; k < 8; ++k)
+                    {
+                        std::uint64_t w;
+                        std::memcpy(&w, reinterpret_cast<const unsigned char*>(src) + 8 * k, 8);
+                        o |= w;
+                    }
+                    if (o == 0)
+                    {
+                        return 0;
+                    }
+#endif
+                    return pack_nonzero_64(src, 64);
+                }
+                unsigned char buf[64] = {};  // short tail: through the 64-byte path
+                std::memcpy(buf, src, n);
+                return nonzero_chunk_bits(buf, 64);
+            }
+            else
+            {
+                return pack_nonzero_64(src, n);
+            }
+        }
+
+        /// Whether the 64 bytes at src equal v exactly where `bits` (their non-zero bits) are set.
+        inline bool chunk_equals_where(const unsigned char* src, std::uint64_t bits, unsigned char v) noexcept
+        {
+#if defined(__SSE2__)
+            const __m128i vv = _mm_set1_epi8(static_cast<char>(v));
+            std::uint64_t eq = 0;
+            for (std::size_t k = 0; k < 4; ++k)
+            {
+                const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
+                eq |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, vv))))
+                      << (16 * k);
+            }
+            return eq == bits;
+#else
+            for (; bits; bits &= bits - 1)
+            {
+                if (src[fast_ctz64(bits)] != v)
+                {
+                    return false;
+                }
+            }
+            return true;
+#endif
+        }
+
+        /**
+         * Scan a contiguous 2-D / 3-D image once into skeleton_bits: padded
+         * bit rows, per-row and per-plane counts. `out.words` must hold
+         * (P + 2) * plane_words words (set by the caller).
+         */
+        template <class T>
+        void scan_skeleton_bits(const T* data, const std::vector<std::size_t>& shape, skeleton_bits& out)
+        {
+            const std::size_t ndim = shape.size();
+            const std::size_t P = shape[0];
+            const std::size_t H = ndim == 3 ? shape[1] : 1;
+            const std::size_t W = shape[ndim - 1];
+            const std::size_t RW = out.row_words;
+            const std::size_t n_chunks = (W + 63) / 64;
+            std::uint64_t* wd = out.words.get();
+            std::uint32_t* rc = out.row_count.get();
+            std::uint32_t* ws = out.word_start.get();
+            std::uint32_t running = 0;  // pixels before the current row (mod 2^32: N is checked later)
+            out.plane_start.assign(P + 1, 0);
+            constexpr bool bytes = sizeof(T) == 1 && std::is_integral<T>::value;
+            bool uniform = bytes;
+            bool have_value = false;
+            unsigned char value = 0;
+            std::fill(wd, wd + out.plane_words, std::uint64_t(0));  // bit plane "-1"
+            std::fill(wd + (P + 1) * out.plane_words, wd + (P + 2) * out.plane_words, std::uint64_t(0));
+            for (std::size_t q = 0; q < P; ++q)
+            {
+                std::uint64_t* pl = wd + (q + 1) * out.plane_words;
+                if (ndim == 3)
+                {
+                    std::fill(pl, pl + RW, std::uint64_t(0));
+                    std::fill(pl + (H + 1) * RW, pl + (H + 2) * RW, std::uint64_t(0));
+                }
+                std::int64_t plane_count = 0;
+                for (std::size_t y = 0; y < H; ++y)
+                {
+                    const T* src = data + (q * H + y) * W;
+                    std::uint64_t* dst = pl + (ndim == 3 ? (y + 1) * RW : 0);
+                    std::uint64_t carry = 0;  // bit 63 of the previous chunk -> bit 0 of this word
+                    std::uint32_t cnt = 0;
+                    std::size_t j = 0;
+                    // byte images: are all non-zero pixels the same value (the first one seen)?
+                    auto check_uniform = [&](const T* chunk, std::uint64_t b, std::size_t n) {
+                        if constexpr (bytes)
                         {
-                            for (std::size_t l = 0; l < 32; ++l)
+                            const auto* cb = reinterpret_cast<const unsigned char*>(chunk);
+                            if (!have_value)
                             {
-                                acc[l] = static_cast<unsigned char>(acc[l] + (b[k + r * 32 + l] != 0 ? 1 : 0));
+                                value = cb[fast_ctz64(b)];
+                                have_value = true;
+                            }
+                            if (n == 64)
+                            {
+                                uniform = chunk_equals_where(cb, b, value);
+                            }
+                            else
+                            {
+                                unsigned char buf[64] = {};
+                                std::memcpy(buf, cb, n);
+                                uniform = chunk_equals_where(buf, b, value);
                             }
                         }
-                        for (std::size_t l = 0; l < 32; ++l)
+                    };
+                    for (; j + 1 < n_chunks; ++j)
+                    {
+                        const std::uint64_t b = nonzero_chunk_bits(src + 64 * j, 64);
+                        dst[j] = (b << 1) | carry;
+                        carry = b >> 63;
+                        if (b)
                         {
-                            c += acc[l];
+                            cnt += static_cast<std::uint32_t>(fast_popcount64(b));
+                            if (uniform)
+                            {
+                                check_uniform(src + 64 * j, b, 64);
+                            }
                         }
-                        k += m * 32;
                     }
-                    for (; k < plane_size; ++k)
+                    if (j < n_chunks)  // last (possibly partial) chunk
                     {
-                        c += b[k] != 0 ? 1 : 0;
+                        const std::uint64_t b = nonzero_chunk_bits(src + 64 * j, W - 64 * j);
+                        dst[j] = (b << 1) | carry;
+                        carry = b >> 63;
+                        if (b)
+                        {
+                            cnt += static_cast<std::uint32_t>(fast_popcount64(b));
+                            if (uniform)
+                            {
+                                check_uniform(src + 64 * j, b, W - 64 * j);
+                            }
+                        }
                     }
-                }
-                else
-                {
-                    for (std::size_t k = 0; k < plane_size; ++k)
+                    dst[n_chunks] = carry;  // RW = n_chunks + 1
+                    rc[q * H + y] = cnt;
+                    if (cnt)
                     {
-                        c += p[k] != T(0) ? 1 : 0;
+                        std::uint32_t* wsr = ws + (dst - wd);
+                        for (std::size_t k = 0; k < RW; ++k)
+                        {
+                            wsr[k] = running;
+                            running += static_cast<std::uint32_t>(fast_popcount64(dst[k]));
+                        }
                     }
+                    plane_count += cnt;
                 }
-                start[q + 1] = start[q] + c;
+                out.plane_start[q + 1] = out.plane_start[q] + plane_count;
             }
-            return start;
+            out.uniform = uniform && have_value;
+            out.value = value;
+        }
+
+        /// Bits of columns c - 1, c, c + 1 of a padded bit row (padded bits c .. c + 2).
+        inline std::uint32_t bits3(const std::uint64_t* row, std::size_t c) noexcept
+        {
+#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
+            std::uint64_t w;
+            std::memcpy(&w, reinterpret_cast<const unsigned char*>(row) + (c >> 3), 8);
+            return static_cast<std::uint32_t>(w >> (c & 7)) & 7u;
+#else
+            const std::size_t s = c & 63;
+            const std::uint64_t w = (row[c >> 6] >> s) | ((row[(c >> 6) + 1] << 1) << (63 - s));
+            return static_cast<std::uint32_t>(w) & 7u;
+#endif
         }
 
         /**
          * Whether the fast builder can handle this image: ndim 2 or 3, node ids
-         * and raw neighbour entries fit in int32, and the 3-plane ring is not
-         * much larger than the image itself.
+         * and raw neighbour entries fit in int32 (n_nodes = 0: shape check
+         * only), and the bit planes + 3-plane id ring are not much larger than
+         * the image itself.
          */
         inline bool fast_graph_applicable(const std::vector<std::size_t>& shape, std::size_t n_nodes) noexcept
         {
@@ -173,13 +365,29 @@ namespace xskan
             {
                 image *= s;
             }
-            const std::size_t w = shape[ndim - 1] + 2;
-            const std::size_t plane = ndim == 3 ? (shape[1] + 2) * w : w;
+            const std::size_t W = shape[ndim - 1];
+            if (W > lim)
+            {
+                return false;
+            }
+            const std::size_t w = W + 2;
+            const std::size_t H = ndim == 3 ? shape[1] : 1;
+            if (ndim == 3 && H > lim / w)
+            {
+                return false;
+            }
+            const std::size_t plane = ndim == 3 ? (H + 2) * w : w;
             if (plane > lim)
             {
                 return false;
             }
-            return plane * 16 <= 2 * image + (std::size_t(64) << 20);
+            const std::size_t bit_plane = (ndim == 3 ? H + 2 : 1) * bit_row_words(W);
+            const std::size_t budget = 2 * image + (std::size_t(64) << 20);
+            if (shape[0] > budget / 8 / bit_plane)
+            {
+                return false;
+            }
+            return plane * 12 + (shape[0] + 2) * bit_plane * 8 + shape[0] * H * 4 <= budget;
         }
 
         /**
@@ -424,8 +632,8 @@ namespace xskan
         }
 
         /**
-         * Pixel graph of a contiguous 2-D / 3-D image (NDIM = ndim), given the
-         * per-plane prefix counts. Same result as build_raw_pixel_graph (+
+         * Pixel graph of a contiguous 2-D / 3-D image (NDIM = ndim), given its
+         * bit rows and counts (scan_skeleton_bits). Same result as build_raw_pixel_graph (+
          * mst_junctions when `mst`): node ids in C order, neighbours in
          * increasing id order, weights dist(offset) or hypot(height difference,
          * dist); junction MST with the stable rule (weight, smaller id, larger
@@ -435,7 +643,7 @@ namespace xskan
          */
         template <class T, int NDIM>
         void fast_pixel_graph(const T* data, const std::vector<std::size_t>& shape,
-                              const std::vector<std::int64_t>& plane_start, const std::vector<double>& spacing,
+                              const skeleton_bits& bits, const std::vector<double>& spacing,
                               bool value_is_height, value_kind kind, bool mst, const fast_graph_out& out)
         {
             static_assert(NDIM == 2 || NDIM == 3, "fast_pixel_graph: 2-D or 3-D");
@@ -445,13 +653,12 @@ namespace xskan
             const std::size_t P = shape[0];
             const std::size_t H = NDIM == 3 ? shape[1] : 1;
             const std::size_t W = shape[NDIM - 1];
-            const std::size_t PW = W + 2;
-            const std::size_t PS = NDIM == 3 ? (H + 2) * PW : PW;
+            const std::vector<std::int64_t>& plane_start = bits.plane_start;
+            const std::uint32_t* row_count = bits.row_count.get();
+            const std::size_t RW = bits.row_words;
             const auto N = static_cast<std::size_t>(plane_start[P]);
 
             // Neighbour offsets in lexicographic order (increasing ids), centre excluded.
-            int dzs[K];
-            std::ptrdiff_t dl[K];
             double dist[K];
             {
                 int k = 0;
@@ -469,9 +676,6 @@ namespace xskan
                         o[a] = rem % 3 - 1;
                         rem /= 3;
                     }
-                    dzs[k] = o[0];
-                    dl[k] = NDIM == 3 ? static_cast<std::ptrdiff_t>(o[1]) * static_cast<std::ptrdiff_t>(PW) + o[2]
-                                      : static_cast<std::ptrdiff_t>(o[1]);
                     double sq[3];
                     for (int a = 0; a < NDIM; ++a)
                     {
@@ -488,109 +692,41 @@ namespace xskan
             coords = xt::xtensor<std::int64_t, 2>::from_shape({N, static_cast<std::size_t>(NDIM)});
             std::int64_t* cptr = coords.data();
             auto& values = *out.values;
-            values.assign(N, 1.0);
+            // node values: 1 for bool images; one value everywhere when the scan found a single
+            // non-zero byte value; else read per node
+            bool read_values = kind != value_kind::boolean;
+            double fill = 1.0;
+            if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
+            {
+                if (read_values && bits.uniform)
+                {
+                    T v;
+                    std::memcpy(&v, &bits.value, 1);
+                    fill = static_cast<double>(v);
+                    read_values = false;
+                }
+            }
+            values.assign(N, fill);
             double* vptr = values.data();
-            std::unique_ptr<std::int32_t[]> npos(new std::int32_t[N + 1]);
             std::unique_ptr<fast_node[]> nodes(new fast_node[N + 1]);
             std::unique_ptr<std::int32_t[]> lab_parent(out.labels ? new std::int32_t[N + 1] : nullptr);
             std::size_t raw_cap = N * (NDIM == 2 ? 4 : 6) + 64;
             std::unique_ptr<std::int32_t[]> raw(new std::int32_t[raw_cap]);
             std::size_t raw_n = 0;
 
-            // Ring of three padded planes (+ one all-zero plane) of occupancy and ids.
-            std::vector<std::uint8_t> mring(4 * PS + 8, 0);  // +8: 4-byte reads at the end
-            std::unique_ptr<std::int32_t[]> iring(new std::int32_t[3 * PS]);
-            const std::uint8_t* zero_plane = mring.data() + 3 * PS;
-            std::vector<std::uint8_t> row_dirty(3 * H, 0);  // ring row holds non-zero bytes
-
-            auto load = [&](std::size_t q) {
-                const std::size_t slot = q % 3;
-                std::uint8_t* m = mring.data() + slot * PS;
-                std::int32_t* ids = iring.get() + slot * PS;
-                const std::int64_t b = plane_start[q];
-                const bool empty = b == plane_start[q + 1];
-                auto id = static_cast<std::int32_t>(b);
+            // Calls f(y, c) for the set pixels of plane q in C order (row y, column c; padded bit c + 1).
+            auto for_each_pixel = [&](std::size_t q, auto&& f) {
+                const std::uint64_t* pl = bits.plane(q);
                 for (std::size_t y = 0; y < H; ++y)
                 {
-                    const T* src = data + (q * H + y) * W;
-                    const std::size_t row_off = (NDIM == 3 ? (y + 1) * PW : 0) + 1;
-                    std::uint8_t* row = m + row_off;
-                    std::uint8_t& rd = row_dirty[slot * H + y];
-                    bool any = !empty;
-                    if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
+                    std::uint32_t left = row_count[q * H + y];
+                    const std::uint64_t* br = pl + (NDIM == 3 ? (y + 1) * RW : 0);
+                    for (std::size_t j = 0; left; ++j)
                     {
-                        if (any)
+                        for (std::uint64_t wb = br[j]; wb; wb &= wb - 1)
                         {
-                            // skip empty rows (3-D skeletons are sparse): OR of the row's bytes
-                            const auto* sb = reinterpret_cast<const unsigned char*>(src);
-                            unsigned char acc = 0;
-                            for (std::size_t c = 0; c < W; ++c)
-                            {
-                                acc = static_cast<unsigned char>(acc | sb[c]);
-                            }
-                            any = acc != 0;
-                        }
-                    }
-                    if (!any)
-                    {
-                        if (rd)
-                        {
-                            std::memset(row, 0, W);
-                            rd = 0;
-                        }
-                        continue;
-                    }
-                    rd = 1;
-                    if constexpr (sizeof(T) == 1 && std::is_integral<T>::value)
-                    {
-                        std::memcpy(row, src, W);
-                    }
-                    else
-                    {
-                        for (std::size_t c = 0; c < W; ++c)
-                        {
-                            row[c] = src[c] != T(0) ? 1 : 0;
-                        }
-                    }
-                    auto visit = [&](std::size_t c) {
-                        const std::size_t pos = row_off + c;
-                        ids[pos] = id;
-                        npos[static_cast<std::size_t>(id)] = static_cast<std::int32_t>(pos);
-                        std::int64_t* cr = cptr + static_cast<std::size_t>(id) * NDIM;
-                        cr[0] = static_cast<std::int64_t>(q);
-                        if (NDIM == 3)
-                        {
-                            cr[1] = static_cast<std::int64_t>(y);
-                        }
-                        cr[NDIM - 1] = static_cast<std::int64_t>(c);
-                        if (kind != value_kind::boolean)
-                        {
-                            vptr[static_cast<std::size_t>(id)] = static_cast<double>(src[c]);
-                        }
-                        ++id;
-                    };
-                    constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
-                    constexpr std::uint64_t high = 0x8080808080808080ULL;
-                    std::size_t c = 0;
-                    for (; c + 8 <= W; c += 8)
-                    {
-                        std::uint64_t w;
-                        std::memcpy(&w, row + c, 8);
-                        if (w != 0)
-                        {
-                            std::uint64_t t = (((w & low7) + low7) | w) & high;
-                            while (t)
-                            {
-                                visit(c + static_cast<std::size_t>(fast_ctz64(t) >> 3));
-                                t &= t - 1;
-                            }
-                        }
-                    }
-                    for (; c < W; ++c)
-                    {
-                        if (row[c] != 0)
-                        {
-                            visit(c);
+                            f(y, 64 * j + static_cast<std::size_t>(fast_ctz64(wb)) - 1);
+                            --left;
                         }
                     }
                 }
@@ -606,44 +742,19 @@ namespace xskan
                 return x;
             };
 
-            if (P > 0)
-            {
-                load(0);
-            }
+            const std::uint64_t* words0 = bits.words.get();
+            const std::uint32_t* ws = bits.word_start.get();
             for (std::size_t p = 0; p < P; ++p)
             {
-                if (p + 1 < P)
-                {
-                    load(p + 1);
-                }
                 const auto b = static_cast<std::size_t>(plane_start[p]);
                 const auto e = static_cast<std::size_t>(plane_start[p + 1]);
                 if (b == e)
                 {
                     continue;
                 }
-                const std::uint8_t* mp[3];
-                const std::int32_t* ip[3];
-                for (int d = -1; d <= 1; ++d)
-                {
-                    const std::ptrdiff_t q = static_cast<std::ptrdiff_t>(p) + d;
-                    if (q < 0 || q >= static_cast<std::ptrdiff_t>(P))
-                    {
-                        mp[d + 1] = zero_plane;
-                        ip[d + 1] = iring.get();
-                    }
-                    else
-                    {
-                        const std::size_t slot = static_cast<std::size_t>(q) % 3;
-                        mp[d + 1] = mring.data() + slot * PS;
-                        ip[d + 1] = iring.get() + slot * PS;
-                    }
-                }
-                const std::int32_t* ik[K];
-                for (int k = 0; k < K; ++k)
-                {
-                    ik[k] = ip[dzs[k] + 1] + dl[k];
-                }
+                // bit planes p - 1, p, p + 1 (the planes before the first and after the last are zero)
+                const std::uint64_t* bp[3] = {bits.plane(p) - bits.plane_words, bits.plane(p),
+                                              bits.plane(p) + bits.plane_words};
                 if (raw_n + (e - b) * K > raw_cap)
                 {
                     const std::size_t cap = std::max(raw_cap * 2, raw_n + (e - b) * K);
@@ -653,23 +764,33 @@ namespace xskan
                     raw_cap = cap;
                 }
                 std::int32_t* rw = raw.get();
-                for (std::size_t i = b; i < e; ++i)
-                {
-                    const auto x = static_cast<std::size_t>(npos[i]);
-                    // 3x3(x3) block of bytes around x -> bit mask in offset order: each row of 3
-                    // bytes (x-1, x, x+1) -> 0/1 per byte (SWAR), then the multiply moves byte b
-                    // to bit 14 + b without carries (the 4th byte only reaches bits >= 24)
-                    auto three = [](const std::uint8_t* p3) {
-                        std::uint32_t u;
-                        std::memcpy(&u, p3, 4);
-                        u = ((((u & 0x7f7f7f7fu) + 0x7f7f7f7fu) | u) >> 7) & 0x01010101u;
-                        return ((u * 0x4081u) >> 14) & 7u;
-                    };
-                    std::uint32_t full = 0;  // 9 / 27 bits, centre included
-                    for (int r = 0; r < (NDIM == 2 ? 3 : 9); ++r)
+                std::size_t i = b;
+                for_each_pixel(p, [&](std::size_t y, std::size_t c) {
+                    std::int64_t* cr = cptr + i * NDIM;
+                    cr[0] = static_cast<std::int64_t>(p);
+                    if (NDIM == 3)
                     {
-                        const std::uint8_t* rowp = NDIM == 2 ? mp[r] : mp[r / 3] + (r % 3 - 1) * static_cast<std::ptrdiff_t>(PW);
-                        full |= three(rowp + x - 1) << (3 * r);
+                        cr[1] = static_cast<std::int64_t>(y);
+                    }
+                    cr[NDIM - 1] = static_cast<std::int64_t>(c);
+                    if (read_values)
+                    {
+                        vptr[i] = static_cast<double>(data[(p * H + y) * W + c]);
+                    }
+                    // 3x3(x3) block around the pixel -> bit mask in offset order: three bits
+                    // (columns c - 1, c, c + 1) of each neighbouring bit row
+                    constexpr int R = NDIM == 2 ? 3 : 9;  // neighbouring rows; row R / 2 is the pixel's own
+                    const std::uint64_t* rp[R];
+                    std::uint32_t tr[R];
+                    std::uint32_t full = 0;  // 9 / 27 bits, centre included
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 9
+#endif
+                    for (int r = 0; r < R; ++r)
+                    {
+                        rp[r] = NDIM == 2 ? bp[r] : bp[r / 3] + (y + static_cast<std::size_t>(r % 3)) * RW;
+                        tr[r] = bits3(rp[r], c);
+                        full |= tr[r] << (3 * r);
                     }
                     constexpr int C = K / 2;  // centre bit
                     const std::uint32_t mask = (full & ((1u << C) - 1u)) | ((full >> (C + 1)) << C);
@@ -678,12 +799,38 @@ namespace xskan
                     nd.mask = mask;
                     nd.ptr = static_cast<std::int32_t>(raw_n);
                     nd.pad = 0;
-                    std::uint32_t mm = mask;
-                    while (mm)
+                    // neighbour ids in offset order = row by row, left to right: the first set
+                    // pixel of a row window is the word's first id + the set bits before column c - 1
+                    const std::size_t cw = c >> 6;
+                    const std::uint64_t below = (std::uint64_t(1) << (c & 63)) - 1u;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 9
+#endif
+                    for (int r = 0; r < R; ++r)
                     {
-                        const int k = fast_ctz(mm);
-                        mm &= mm - 1;
-                        rw[raw_n++] = ik[k][x];
+                        const std::uint32_t t = tr[r];
+                        if (r == R / 2)
+                        {
+                            if (t & 1u)
+                            {
+                                rw[raw_n++] = static_cast<std::int32_t>(i) - 1;
+                            }
+                            if (t & 4u)
+                            {
+                                rw[raw_n++] = static_cast<std::int32_t>(i) + 1;
+                            }
+                            continue;
+                        }
+                        if (!t)
+                        {
+                            continue;
+                        }
+                        const std::size_t wi = static_cast<std::size_t>(rp[r] - words0) + cw;
+                        auto id = static_cast<std::int32_t>(ws[wi] + static_cast<std::uint32_t>(fast_popcount64(words0[wi] & below)));
+                        for (std::uint32_t u = t; u; u &= u - 1)
+                        {
+                            rw[raw_n++] = id++;
+                        }
                     }
                     if (out.labels)
                     {
@@ -720,7 +867,8 @@ namespace xskan
                             }
                         }
                     }
-                }
+                    ++i;
+                });
             }
             nodes[N] = fast_node{0u, 0u, static_cast<std::int32_t>(raw_n), 0};
             std::int32_t* rw = raw.get();
@@ -728,12 +876,13 @@ namespace xskan
 
             // Degrees before the MST.
             auto& degrees = *out.degrees;
-            degrees.resize(N);
-            std::int32_t* deg = degrees.data();
+            degrees.clear();
+            degrees.reserve(N);  // filled once, not zeroed first
             for (std::size_t i = 0; i < N; ++i)
             {
-                deg[i] = fast_popcount(nds[i].raw_mask);
+                degrees.push_back(fast_popcount(nds[i].raw_mask));
             }
+            std::int32_t* deg = degrees.data();
 
             // Junction MST: Kruskal over junction-junction edges in (weight, i, j) order.
             std::size_t n_drop = 0;
@@ -763,12 +912,13 @@ namespace xskan
             if (out.labels)
             {
                 auto& lab = *out.labels;
-                lab.resize(N);
+                lab.clear();
+                lab.reserve(N);
                 std::int64_t next = 0;
                 for (std::size_t i = 0; i < N; ++i)
                 {
                     const std::int32_t r = lfind(static_cast<std::int32_t>(i));
-                    lab[i] = (static_cast<std::size_t>(r) == i) ? next++ : lab[static_cast<std::size_t>(r)];
+                    lab.push_back((static_cast<std::size_t>(r) == i) ? next++ : lab[static_cast<std::size_t>(r)]);
                 }
             }
         }
@@ -788,23 +938,28 @@ namespace xskan
                 return false;
             }
             const std::size_t P = shape[0];
-            std::size_t plane = 1;
-            for (std::size_t a = 1; a < ndim; ++a)
+            if (!fast_graph_applicable(shape, 0))
             {
-                plane *= shape[a];
+                return false;
             }
-            const std::vector<std::int64_t> start = plane_prefix_counts(data, P, plane);
-            if (!fast_graph_applicable(shape, static_cast<std::size_t>(start[P])))
+            skeleton_bits bits;
+            bits.row_words = bit_row_words(shape[ndim - 1]);
+            bits.plane_words = (ndim == 3 ? shape[1] + 2 : 1) * bits.row_words;
+            bits.words.reset(new std::uint64_t[(P + 2) * bits.plane_words]);
+            bits.row_count.reset(new std::uint32_t[P * (ndim == 3 ? shape[1] : 1)]);
+            bits.word_start.reset(new std::uint32_t[(P + 2) * bits.plane_words]);
+            scan_skeleton_bits(data, shape, bits);
+            if (!fast_graph_applicable(shape, static_cast<std::size_t>(bits.plane_start[P])))
             {
                 return false;
             }
             if (ndim == 2)
             {
-                fast_pixel_graph<T, 2>(data, shape, start, spacing, value_is_height, kind, mst, out);
+                fast_pixel_graph<T, 2>(data, shape, bits, spacing, value_is_height, kind, mst, out);
             }
             else
             {
-                fast_pixel_graph<T, 3>(data, shape, start, spacing, value_is_height, kind, mst, out);
+                fast_pixel_graph<T, 3>(data, shape, bits, spacing, value_is_height, kind, mst, out);
             }
             return true;
         }
