@@ -408,6 +408,7 @@ namespace xskan_cli
          */
         void reserve_huge_page_heap(std::size_t workers)
         {
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__)
             if (!huge_pages_wanted())
             {
                 return;
@@ -433,6 +434,9 @@ namespace xskan_cli
                 g_main_heap_end = g_main_heap_begin + reserve;
             }
             std::free(p);
+#else
+            (void) workers;
+#endif
         }
 
         /**
