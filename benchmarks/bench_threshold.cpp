@@ -345,7 +345,7 @@ namespace
 
 BENCHMARK(BM_bandwidth_reference<double>)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_bandwidth_reference<std::uint8_t>)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_sauvola_mask<double>)->Args({301, 1})->Args({15, 1})->Args({301, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_sauvola_mask<double>)->Args({301, 1})->Args({15, 1})->Args({301, 2})->Args({15, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sauvola_mask<float>)->Args({301, 1})->Args({301, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sauvola_mask<std::uint8_t>)->Args({301, 1})->Args({15, 1})->Args({301, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sauvola_mask_cold<double>)->Arg(301)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -880,3 +880,73 @@ TEST_CASE("float64 Sauvola mask: float32 decision stage, its double and exact fa
     CHECK(f32_undecided * 20 < pixels);    // the float32 stage decides nearly everything
 #endif
 }
+
+TEST_CASE("float64 Sauvola mask: band starts rebuild the column sums several rows per pass", "[threshold][2d]")
+{
+#if defined(__AVX2__)
+    // Every band after the first rebuilds numpy's column sums of the rows above it, up to four
+    // rows per pass over the sums (plus a remainder). Heights and window heights cover every
+    // remainder of the rebuilt row counts; pixels pulled onto their threshold in every row make
+    // the exact fallback (which reads the rebuilt sums) run near and on band boundaries; a huge
+    // first row makes the column sums cancel. 1, 2 and 3 threads must give the same mask, equal
+    // to `image > t`.
+    std::size_t exact = 0;
+    int trial = 0;
+    for (std::size_t rows : {9, 14, 23})
+    {
+        for (std::size_t w0 : {1, 3, 5, 9})
+        {
+            ++trial;
+            const std::size_t cols = 19 + static_cast<std::size_t>(5 * trial % 17);
+            const std::vector<std::size_t> win{w0, 7};
+            xt::xarray<double> img = random_image({rows, cols}, 5100 + static_cast<unsigned>(trial), 0, 1);
+            for (auto& v : img)
+            {
+                v = std::floor(v * 256) / 255;
+            }
+            if (trial % 3 == 0)
+            {
+                for (std::size_t j = 0; j < cols; ++j)
+                {
+                    img(0, j) = 1e8;
+                }
+            }
+            for (int it = 0; it < 10; ++it)
+            {
+                const auto tt = xskan::threshold_sauvola(img, win, 0.3, 0.5);
+                for (std::size_t i = 1; i < rows; ++i)
+                {
+                    for (std::size_t j = (i * 3) % 8; j < cols; j += 8)
+                    {
+                        img(i, j) = tt(i, j);
+                    }
+                }
+            }
+            const auto t = xskan::threshold_sauvola(img, win, 0.3, 0.5);
+            const auto g = xskan::detail::make_box_geometry({rows, cols}, win);
+            const auto p = xskan::detail::make_local_params<double, double>(xskan::detail::local_formula::sauvola, g, 0.3, 0.5);
+            REQUIRE(xskan::detail::f64_mask_applies(g, p));
+            std::vector<std::uint8_t> first;
+            for (std::size_t threads : {1, 2, 3})
+            {
+                std::vector<std::uint8_t> mask(img.size(), 7);
+                exact += xskan::detail::f64_sauvola_mask_into(img.data(), g, p, threads, mask.data());
+                std::size_t bad = 0;
+                for (std::size_t q = 0; q < img.size(); ++q)
+                {
+                    bad += mask[q] != (img.data()[q] > t.data()[q] ? 1 : 0);
+                }
+                INFO("rows " << rows << " window " << w0 << " threads " << threads);
+                CHECK(bad == 0);
+                if (threads == 1)
+                {
+                    first = mask;
+                }
+                CHECK(mask == first);
+            }
+        }
+    }
+    INFO("pixels decided by the exact sums: " << exact);
+    CHECK(exact > 0);
+#endif
+}

@@ -214,16 +214,10 @@ namespace xskan
                     return;
                 }
                 const std::size_t w0 = m_g.w0;
-                for (std::size_t r = 0; r <= r0; ++r)
-                {
-                    add_row(r, c1t.data(), c2t.data());
-                }
+                add_rows(0, r0 + 1, c1t.data(), c2t.data());
                 std::copy(c1t.begin(), c1t.end(), c1l.begin());
                 std::copy(c2t.begin(), c2t.end(), c2l.begin());
-                for (std::size_t r = r0 + 1; r <= r0 + w0; ++r)
-                {
-                    add_row(r, c1l.data(), c2l.data());
-                }
+                add_rows(r0 + 1, r0 + w0 + 1, c1l.data(), c2l.data());
                 estimate_prefix();
                 decide_row(r0, out + r0 * m_n, e1.data(), e2.data());
                 std::size_t i = r0 + 1;
@@ -258,51 +252,91 @@ namespace xskan
                 xmax[p + 1] = std::max(xmax[p], mx);
             }
 
-            // c1 += x, c2 += x·x (product rounded alone) for padded row p, as numpy's cumsum.
-            void add_row(std::size_t p, double* c1, double* c2)
+            // c1 += x, c2 += x·x (product rounded alone) for padded rows [p0, p1) in order, as numpy's
+            // cumsum: up to four rows per pass over c1, c2 (each column still adds row after row, so
+            // the sums are the same; the pass touches c1, c2 once per four rows)
+            void add_rows(std::size_t p0, std::size_t p1, double* c1, double* c2)
             {
-                const double* src = src_row(p);
+                std::size_t p = p0;
+                for (; p + 4 <= p1; p += 4)
+                {
+                    add_row_group<4>(p, c1, c2);
+                }
+                for (; p < p1; ++p)
+                {
+                    add_row_group<1>(p, c1, c2);
+                }
+            }
+
+            // rows p .. p + NR - 1 of add_rows(); their bound sums are recorded under row p (an
+            // over-estimate of the cumulative sums at p .. p + NR - 2, which the bounds allow)
+            template <std::size_t NR>
+            void add_row_group(std::size_t p, double* c1, double* c2)
+            {
+                const double* src[NR];
+                for (std::size_t k = 0; k < NR; ++k)
+                {
+                    src[k] = src_row(p + k);
+                }
                 const auto& pad = m_g.pad[0];
                 const std::size_t b = std::min(m_w / 2 + 1, m_q);
                 const std::size_t mid_end = std::min(b + m_n, m_q);
                 double a1 = 0, a2 = 0, mx = 0;
-                auto one = [&](std::size_t j, double x) {
-                    const double sq = no_fma(x * x);
-                    c1[j] += x;
-                    c2[j] += sq;
-                    a1 += std::abs(x);
-                    a2 += sq;
-                    mx = std::max(mx, std::abs(x));
+                auto one = [&](std::size_t j, std::size_t off) {
+                    double v1 = c1[j];
+                    double v2 = c2[j];
+                    for (std::size_t k = 0; k < NR; ++k)
+                    {
+                        const double x = src[k][off];
+                        const double sq = no_fma(x * x);
+                        v1 += x;
+                        v2 += sq;
+                        a1 += std::abs(x);
+                        a2 += sq;
+                        mx = std::max(mx, std::abs(x));
+                    }
+                    c1[j] = v1;
+                    c2[j] = v2;
                 };
                 for (std::size_t j = 0; j < b; ++j)
                 {
-                    one(j, src[pad[j]]);
+                    one(j, static_cast<std::size_t>(pad[j]));
                 }
                 // the interior, 4 lanes (the bounds a1, a2, mx do not depend on the summation order
                 // beyond the slack of the file comment; the column sums c1, c2 keep numpy's order)
-                const double* s = src - b;
                 std::size_t j = b;
                 {
                     row_bound_lanes bl;
                     for (; j + 4 <= mid_end; j += 4)
                     {
-                        const __m256d x = _mm256_loadu_pd(s + j);
-                        const __m256d sq = no_fma(_mm256_mul_pd(x, x));
-                        _mm256_storeu_pd(c1 + j, _mm256_add_pd(_mm256_loadu_pd(c1 + j), x));
-                        _mm256_storeu_pd(c2 + j, _mm256_add_pd(_mm256_loadu_pd(c2 + j), sq));
-                        bl.add(x, sq);
+                        __m256d v1 = _mm256_loadu_pd(c1 + j);
+                        __m256d v2 = _mm256_loadu_pd(c2 + j);
+                        for (std::size_t k = 0; k < NR; ++k)
+                        {
+                            const __m256d x = _mm256_loadu_pd(src[k] + (j - b));
+                            const __m256d sq = no_fma(_mm256_mul_pd(x, x));
+                            v1 = _mm256_add_pd(v1, x);
+                            v2 = _mm256_add_pd(v2, sq);
+                            bl.add(x, sq);
+                        }
+                        _mm256_storeu_pd(c1 + j, v1);
+                        _mm256_storeu_pd(c2 + j, v2);
                     }
                     bl.flush(a1, a2, mx);
                 }
                 for (; j < mid_end; ++j)
                 {
-                    one(j, s[j]);
+                    one(j, j - b);
                 }
                 for (std::size_t j = mid_end; j < m_q; ++j)
                 {
-                    one(j, src[pad[j]]);
+                    one(j, static_cast<std::size_t>(pad[j]));
                 }
                 record(p, a1, a2, mx);
+                for (std::size_t k = 1; k < NR; ++k)
+                {
+                    record(p + k, 0, 0, 0);
+                }
             }
 
             // The reflected ends of a padded row (source row src) gathered into e: padded columns
