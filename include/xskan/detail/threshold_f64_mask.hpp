@@ -432,13 +432,8 @@ namespace xskan
                 row_bound_lanes bl;
                 __m256d ka = _mm256_setr_pd(st.r[0].k1, st.r[0].k2, st.r[0].k1, st.r[0].k2);
                 __m256d kb = _mm256_setr_pd(st.r[1].k1, st.r[1].k2, st.r[1].k1, st.r[1].k2);
-                std::size_t j = j0;
-                for (; j + 4 <= j1; j += 4)
-                {
-                    _mm_prefetch(reinterpret_cast<const char*>(x.t0 + j + 64), _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(x.t1 + j + 64), _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(x.l0 + j + 64), _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(x.l1 + j + 64), _MM_HINT_T0);
+                // 4 columns from j
+                auto step = [&](std::size_t j) {
                     const __m256d xt0 = _mm256_loadu_pd(x.t0 + j);
                     const __m256d xt1 = _mm256_loadu_pd(x.t1 + j);
                     const __m256d xl0 = _mm256_loadu_pd(x.l0 + j);
@@ -468,6 +463,21 @@ namespace xskan
                     scan2x4(_mm256_sub_pd(b1l, b1t), _mm256_sub_pd(b2l, b2t), kb, e1v, e2v);
                     _mm256_storeu_pd(E1b + j, e1v);
                     _mm256_storeu_pd(E2b + j, e2v);
+                };
+                // 8 columns (one 64-byte line of each row) per prefetch
+                std::size_t j = j0;
+                for (; j + 8 <= j1; j += 8)
+                {
+                    _mm_prefetch(reinterpret_cast<const char*>(x.t0 + j + 64), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(x.t1 + j + 64), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(x.l0 + j + 64), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(x.l1 + j + 64), _MM_HINT_T0);
+                    step(j);
+                    step(j + 4);
+                }
+                for (; j + 4 <= j1; j += 4)
+                {
+                    step(j);
                 }
                 {
                     alignas(32) double t[8];
