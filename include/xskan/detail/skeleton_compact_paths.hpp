@@ -112,9 +112,13 @@ namespace xskan
                         break;
                     }
                     vis[nb] = 1;
+                    // degree 2: the next node is the kept neighbour other than `node` (from the
+                    // record's link unless the MST made a junction pixel a degree-2 node)
+                    const auto next = static_cast<std::size_t>(static_cast<std::uint32_t>(r.link) ^
+                                                               static_cast<std::uint32_t>(node));
                     k = fast_ctz(r.mask & ~back);
                     node = nb;
-                    nb = nb_of(r, k);
+                    nb = r.raw_mask == r.mask ? next : nb_of(r, k);
                 }
                 olen[np] = d;
                 optr[++np] = static_cast<std::int64_t>(ni);

@@ -29,7 +29,7 @@
 #include "skeleton_graph.hpp"
 #include "skeletonize_bits.hpp"
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__BMI2__)
 #include <immintrin.h>
 #endif
 
@@ -75,7 +75,9 @@ namespace xskan
             std::uint32_t raw_mask;  ///< neighbour offsets present before the junction MST (bit k = offset k)
             std::uint32_t mask;      ///< neighbour offsets kept after the junction MST
             std::int32_t ptr;        ///< start of the node's entries in compact_graph::raw (one per raw_mask bit)
-            std::int32_t pad;
+            /// two raw neighbours (raw_mask has two bits; the MST keeps both): XOR of their ids
+            /// (a walk's next node is link ^ previous node, no load from `raw`); otherwise 0
+            std::int32_t link;
         };
 
         /// Neighbour id of a node record along offset k (k set in raw_mask).
@@ -338,6 +340,20 @@ namespace xskan
             const std::size_t s = c & 63;
             const std::uint64_t w = (row[c >> 6] >> s) | ((row[(c >> 6) + 1] << 1) << (63 - s));
             return static_cast<std::uint32_t>(w) & 7u;
+#endif
+        }
+
+        /// bits3 with the row given both as words and as bytes (hoisted per row by the sweep).
+        inline std::uint32_t bits3_at(const std::uint64_t* row, const unsigned char* row_bytes, std::size_t c) noexcept
+        {
+#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
+            (void)row;
+            std::uint64_t w;
+            std::memcpy(&w, row_bytes + (c >> 3), 8);
+            return static_cast<std::uint32_t>(w >> (c & 7)) & 7u;
+#else
+            (void)row_bytes;
+            return bits3(row, c);
 #endif
         }
 
@@ -714,24 +730,6 @@ namespace xskan
             std::unique_ptr<std::int32_t[]> raw(new std::int32_t[raw_cap]);
             std::size_t raw_n = 0;
 
-            // Calls f(y, c) for the set pixels of plane q in C order (row y, column c; padded bit c + 1).
-            auto for_each_pixel = [&](std::size_t q, auto&& f) {
-                const std::uint64_t* pl = bits.plane(q);
-                for (std::size_t y = 0; y < H; ++y)
-                {
-                    std::uint32_t left = row_count[q * H + y];
-                    const std::uint64_t* br = pl + (NDIM == 3 ? (y + 1) * RW : 0);
-                    for (std::size_t j = 0; left; ++j)
-                    {
-                        for (std::uint64_t wb = br[j]; wb; wb &= wb - 1)
-                        {
-                            f(y, 64 * j + static_cast<std::size_t>(fast_ctz64(wb)) - 1);
-                            --left;
-                        }
-                    }
-                }
-            };
-
             auto lfind = [&](std::int32_t x) {
                 std::int32_t* lp = lab_parent.get();
                 while (lp[x] != x)
@@ -743,6 +741,7 @@ namespace xskan
             };
 
             const std::uint64_t* words0 = bits.words.get();
+            const auto* words0b = reinterpret_cast<const unsigned char*>(words0);
             const std::uint32_t* ws = bits.word_start.get();
             for (std::size_t p = 0; p < P; ++p)
             {
@@ -755,9 +754,9 @@ namespace xskan
                 // bit planes p - 1, p, p + 1 (the planes before the first and after the last are zero)
                 const std::uint64_t* bp[3] = {bits.plane(p) - bits.plane_words, bits.plane(p),
                                               bits.plane(p) + bits.plane_words};
-                if (raw_n + (e - b) * K > raw_cap)
+                if (raw_n + (e - b) * K + 2 > raw_cap)  // + 2: a window's ids are written as three
                 {
-                    const std::size_t cap = std::max(raw_cap * 2, raw_n + (e - b) * K);
+                    const std::size_t cap = std::max(raw_cap * 2, raw_n + (e - b) * K + 2);
                     std::unique_ptr<std::int32_t[]> bigger(new std::int32_t[cap]);
                     std::memcpy(bigger.get(), raw.get(), raw_n * sizeof(std::int32_t));
                     raw = std::move(bigger);
@@ -765,110 +764,161 @@ namespace xskan
                 }
                 std::int32_t* rw = raw.get();
                 std::size_t i = b;
-                for_each_pixel(p, [&](std::size_t y, std::size_t c) {
-                    std::int64_t* cr = cptr + i * NDIM;
-                    cr[0] = static_cast<std::int64_t>(p);
-                    if (NDIM == 3)
+                constexpr int R = NDIM == 2 ? 3 : 9;  // neighbouring rows; row R / 2 is the pixel's own
+                for (std::size_t y = 0; y < H; ++y)
+                {
+                    std::uint32_t left = row_count[p * H + y];
+                    if (!left)
                     {
-                        cr[1] = static_cast<std::int64_t>(y);
+                        continue;
                     }
-                    cr[NDIM - 1] = static_cast<std::int64_t>(c);
-                    if (read_values)
+                    // the neighbouring bit rows and their per-word first ids, once per row
+                    // (word index of each row in `words` = in `word_start`)
+                    std::size_t ro[R];
+                    for (int d = 0; d < R / 3; ++d)
                     {
-                        vptr[i] = static_cast<double>(data[(p * H + y) * W + c]);
+                        const std::size_t first = static_cast<std::size_t>(bp[d] - words0) + (NDIM == 2 ? 0 : y * RW);
+                        const std::size_t step = NDIM == 2 ? bits.plane_words : RW;
+                        ro[3 * d] = first;
+                        ro[3 * d + 1] = first + step;
+                        ro[3 * d + 2] = first + 2 * step;
                     }
-                    // 3x3(x3) block around the pixel -> bit mask in offset order: three bits
-                    // (columns c - 1, c, c + 1) of each neighbouring bit row
-                    constexpr int R = NDIM == 2 ? 3 : 9;  // neighbouring rows; row R / 2 is the pixel's own
-                    const std::uint64_t* rp[R];
-                    std::uint32_t tr[R];
-                    std::uint32_t full = 0;  // 9 / 27 bits, centre included
+                    const std::uint64_t* br = words0 + ro[R / 2];
+                    for (std::size_t j = 0; left; ++j)
+                    {
+                        for (std::uint64_t wb = br[j]; wb; wb &= wb - 1)
+                        {
+                            --left;
+                            const std::size_t c = 64 * j + static_cast<std::size_t>(fast_ctz64(wb)) - 1;
+                            std::int64_t* cr = cptr + i * NDIM;
+                            cr[0] = static_cast<std::int64_t>(p);
+                            if (NDIM == 3)
+                            {
+                                cr[1] = static_cast<std::int64_t>(y);
+                            }
+                            cr[NDIM - 1] = static_cast<std::int64_t>(c);
+                            if (read_values)
+                            {
+                                vptr[i] = static_cast<double>(data[(p * H + y) * W + c]);
+                            }
+                            // 3x3(x3) block around the pixel -> bit mask in offset order: three bits
+                            // (columns c - 1, c, c + 1) of each neighbouring bit row
+                            std::uint32_t full = 0;  // 9 / 27 bits, centre included
+                            std::uint32_t nz = 0;    // rows with a neighbour (bit r)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 9
 #endif
-                    for (int r = 0; r < R; ++r)
-                    {
-                        rp[r] = NDIM == 2 ? bp[r] : bp[r / 3] + (y + static_cast<std::size_t>(r % 3)) * RW;
-                        tr[r] = bits3(rp[r], c);
-                        full |= tr[r] << (3 * r);
-                    }
-                    constexpr int C = K / 2;  // centre bit
-                    const std::uint32_t mask = (full & ((1u << C) - 1u)) | ((full >> (C + 1)) << C);
-                    fast_node& nd = nodes[i];
-                    nd.raw_mask = mask;
-                    nd.mask = mask;
-                    nd.ptr = static_cast<std::int32_t>(raw_n);
-                    nd.pad = 0;
-                    // neighbour ids in offset order = row by row, left to right: the first set
-                    // pixel of a row window is the word's first id + the set bits before column c - 1
-                    const std::size_t cw = c >> 6;
-                    const std::uint64_t below = (std::uint64_t(1) << (c & 63)) - 1u;
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 9
+                            for (int r = 0; r < R; ++r)
+                            {
+                                const std::uint32_t t = bits3_at(words0 + ro[r], words0b + 8 * ro[r], c);
+                                full |= t << (3 * r);
+#if !defined(__BMI2__)
+                                if (NDIM == 3)
+                                {
+                                    nz |= static_cast<std::uint32_t>(t != 0) << r;
+                                }
 #endif
-                    for (int r = 0; r < R; ++r)
-                    {
-                        const std::uint32_t t = tr[r];
-                        if (r == R / 2)
-                        {
-                            if (t & 1u)
-                            {
-                                rw[raw_n++] = static_cast<std::int32_t>(i) - 1;
                             }
-                            if (t & 4u)
+#if defined(__BMI2__)
+                            if (NDIM == 3)
                             {
-                                rw[raw_n++] = static_cast<std::int32_t>(i) + 1;
+                                nz = _pext_u32(full | (full >> 1) | (full >> 2), 0x1249249u);
                             }
-                            continue;
-                        }
-                        if (!t)
-                        {
-                            continue;
-                        }
-                        const std::size_t wi = static_cast<std::size_t>(rp[r] - words0) + cw;
-                        auto id = static_cast<std::int32_t>(ws[wi] + static_cast<std::uint32_t>(fast_popcount64(words0[wi] & below)));
-                        for (std::uint32_t u = t; u; u &= u - 1)
-                        {
-                            rw[raw_n++] = id++;
+#endif
+                            constexpr int C = K / 2;  // centre bit
+                            const std::uint32_t mask = (full & ((1u << C) - 1u)) | ((full >> (C + 1)) << C);
+                            fast_node& nd = nodes[i];
+                            nd.raw_mask = mask;
+                            nd.mask = mask;
+                            nd.ptr = static_cast<std::int32_t>(raw_n);
+                            // neighbour ids in offset order = row by row, left to right: the first set
+                            // pixel of a row window is the word's first id + the set bits before column
+                            // c - 1; the ids of a window are consecutive (written as three, kept as many
+                            // as set: raw has K entries of room per node)
+                            const std::size_t cw = c >> 6;
+                            const std::uint64_t below = (std::uint64_t(1) << (c & 63)) - 1u;
+                            // (only rows with a neighbour: word starts are only set for rows with pixels)
+                            auto emit_row = [&](int r) {
+                                const std::size_t wi = ro[r] + cw;
+                                const auto id = static_cast<std::int32_t>(ws[wi] + static_cast<std::uint32_t>(fast_popcount64(words0[wi] & below)));
+                                rw[raw_n] = id;
+                                rw[raw_n + 1] = id + 1;
+                                rw[raw_n + 2] = id + 2;
+                                raw_n += static_cast<std::size_t>(fast_popcount((full >> (3 * r)) & 7u));
+                            };
+                            auto emit_centre = [&] {
+                                const std::uint32_t t = (full >> (3 * (R / 2))) & 7u;
+                                rw[raw_n] = static_cast<std::int32_t>(i) - 1;
+                                raw_n += t & 1u;
+                                rw[raw_n] = static_cast<std::int32_t>(i) + 1;
+                                raw_n += t >> 2;
+                            };
+                            if (NDIM == 2)  // 2 of 3 rows: unrolled
+                            {
+                                if (full & 7u)
+                                {
+                                    emit_row(0);
+                                }
+                                emit_centre();
+                                if (full & (7u << 6))
+                                {
+                                    emit_row(2);
+                                }
+                            }
+                            else  // 3-D: few of the 9 rows hold neighbours
+                            {
+                                for (std::uint32_t m = nz & ((1u << (R / 2)) - 1u); m; m &= m - 1)
+                                {
+                                    emit_row(fast_ctz(m));
+                                }
+                                emit_centre();
+                                for (std::uint32_t m = nz >> (R / 2 + 1); m; m &= m - 1)
+                                {
+                                    emit_row(fast_ctz(m) + R / 2 + 1);
+                                }
+                            }
+                            nd.link = raw_n - static_cast<std::size_t>(nd.ptr) == 2
+                                          ? rw[static_cast<std::size_t>(nd.ptr)] ^ rw[static_cast<std::size_t>(nd.ptr) + 1]
+                                          : 0;
+                            if (out.labels)
+                            {
+                                std::int32_t* lp = lab_parent.get();
+                                auto r = static_cast<std::int32_t>(i);
+                                lp[i] = r;
+                                std::uint32_t back = mask & low_half;
+                                if (NDIM == 2)
+                                {
+                                    // up (1) is adjacent to left (3), up-left (0) and up-right (2), which
+                                    // were joined to it earlier; left is adjacent to up-left
+                                    if (back & 2u)
+                                    {
+                                        back = 2u;
+                                    }
+                                    else if (back & 8u)
+                                    {
+                                        back &= ~1u;
+                                    }
+                                }
+                                for (; back; back &= back - 1)
+                                {
+                                    const int k = fast_ctz(back);
+                                    const std::int32_t rn = lfind(rw[static_cast<std::size_t>(nd.ptr) +
+                                                                     static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))]);
+                                    if (rn < r)
+                                    {
+                                        lp[r] = rn;
+                                        r = rn;
+                                    }
+                                    else if (rn > r)
+                                    {
+                                        lp[rn] = r;
+                                    }
+                                }
+                            }
+                            ++i;
                         }
                     }
-                    if (out.labels)
-                    {
-                        std::int32_t* lp = lab_parent.get();
-                        auto r = static_cast<std::int32_t>(i);
-                        lp[i] = r;
-                        std::uint32_t back = mask & low_half;
-                        if (NDIM == 2)
-                        {
-                            // up (1) is adjacent to left (3), up-left (0) and up-right (2), which
-                            // were joined to it earlier; left is adjacent to up-left
-                            if (back & 2u)
-                            {
-                                back = 2u;
-                            }
-                            else if (back & 8u)
-                            {
-                                back &= ~1u;
-                            }
-                        }
-                        for (; back; back &= back - 1)
-                        {
-                            const int k = fast_ctz(back);
-                            const std::int32_t rn = lfind(rw[static_cast<std::size_t>(nd.ptr) +
-                                                             static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))]);
-                            if (rn < r)
-                            {
-                                lp[r] = rn;
-                                r = rn;
-                            }
-                            else if (rn > r)
-                            {
-                                lp[rn] = r;
-                            }
-                        }
-                    }
-                    ++i;
-                });
+                }
             }
             nodes[N] = fast_node{0u, 0u, static_cast<std::int32_t>(raw_n), 0};
             std::int32_t* rw = raw.get();
