@@ -310,6 +310,30 @@ namespace
 #endif
 
 #if defined(__AVX2__)
+    // ---- float64 mask: the bands of a 2-thread call, one after the other on one thread ----
+    // (range(1) = 0 or 1: that band of f64_mask_band_bounds(R, 2); 2: the whole image as one
+    // band). CPU time, so the ideal 2-thread speed-up full / max(band 0, band 1) can be read
+    // even on a loaded machine; the wall-time 2-thread rows above add the memory contention.
+    void BM_f64_mask_band(benchmark::State& state)
+    {
+        const auto& img = image<double>(R, C);
+        const std::size_t w = static_cast<std::size_t>(state.range(0));
+        const std::size_t which = static_cast<std::size_t>(state.range(1));
+        const auto g = xskan::detail::make_box_geometry({R, C}, {w, w});
+        const auto p = xskan::detail::make_local_params<double, double>(xskan::detail::local_formula::sauvola, g, 0.2, 1.0);
+        const auto b = xskan::detail::f64_mask_band_bounds(R, 2);
+        const std::size_t r0 = which == 2 ? 0 : b[which];
+        const std::size_t r1 = which == 2 ? R : b[which + 1];
+        std::vector<std::uint8_t> out(R * C);
+        for (auto _ : state)
+        {
+            xskan::detail::f64_sauvola_band band(img.data(), g, p);
+            band.run(r0, r1, out.data());
+            benchmark::DoNotOptimize(out.data());
+        }
+        state.counters["rows"] = static_cast<double>(r1 - r0);
+    }
+
     // ---- float64 mask: how many pixels each decision stage leaves undecided ----------
     // (one call per iteration; counters: fractions of all pixels left by the float32 stage
     // and decided by the exact sums), on the inf1 tiling and on its Gaussian smoothing
@@ -356,6 +380,7 @@ BENCHMARK(BM_sauvola_threshold<std::uint8_t>)->Args({301, 1})->Unit(benchmark::k
 BENCHMARK(BM_sauvola_mask_3d<double>)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sauvola_mask_3d<std::uint8_t>)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 #if defined(__AVX2__)
+BENCHMARK(BM_f64_mask_band)->Args({301, 2})->Args({301, 0})->Args({301, 1})->Args({15, 2})->Args({15, 0})->Args({15, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_f64_mask_stages)->Args({301, 0})->Args({15, 0})->Args({301, 1})->Args({15, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 #endif
 #ifdef XSKAN_HAVE_OPENCV
