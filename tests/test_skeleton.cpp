@@ -463,6 +463,49 @@ TEST_CASE("fast path tracing equals the reference tracing; constant-value means/
     }
 }
 
+TEST_CASE("compact graph walk links: XOR of both neighbours of every raw degree-2 node; MST-made degree-2 junction pixels walked from the raw lists",
+          "[2d][3d][fast]")
+{
+    std::uint32_t seed = 9001;
+    std::size_t mst_made = 0;  // walked degree-2 nodes whose raw degree was higher (link not used)
+    for (const auto& shape : std::vector<std::vector<std::size_t>>{{5, 130}, {40, 33}, {2, 3, 127}, {7, 8, 6}, {12, 13, 11}})
+    {
+        for (const double density : {0.05, 0.2, 0.45, 0.7})
+        {
+            const auto img = xskan_test::random_mixed_skeleton(shape, density, 1, seed++);
+            INFO("seed " << seed);
+            std::shared_ptr<xskan::detail::compact_graph> cg;
+            const auto pg = xskan::detail::skeleton_to_csgraph_impl(img, skeleton_options{}, xskan::junction_handling::mst,
+                                                                    "test", nullptr, true, &cg);
+            REQUIRE(cg);
+            for (std::size_t i = 0; i < cg->n; ++i)
+            {
+                const auto& nd = cg->nodes[i];
+                if (xskan::detail::fast_popcount(nd.raw_mask) == 2)
+                {
+                    const int k1 = xskan::detail::fast_ctz(nd.raw_mask);
+                    const int k2 = xskan::detail::fast_ctz(nd.raw_mask & (nd.raw_mask - 1u));
+                    REQUIRE(nd.link == (xskan::detail::compact_neighbour(cg->raw.get(), nd, k1) ^
+                                        xskan::detail::compact_neighbour(cg->raw.get(), nd, k2)));
+                }
+                if (xskan::detail::fast_popcount(nd.mask) == 2 && nd.mask != nd.raw_mask)
+                {
+                    ++mst_made;
+                }
+            }
+            // the sequential compact walk (auto for these short paths) equals the reference
+            const skeleton sk(img);
+            xskan::detail::traced_paths ref, seq;
+            xskan::detail::trace_paths(sk.graph(), sk.degrees(), ref);
+            xskan::detail::trace_paths_compact(*cg, pg.values.data(), seq, 2);
+            REQUIRE(seq.indptr == ref.indptr);
+            REQUIRE(seq.indices == ref.indices);
+            REQUIRE(seq.lengths == ref.lengths);
+        }
+    }
+    REQUIRE(mst_made > 0);
+}
+
 namespace
 {
     /// The skeleton (compact graph + compact tracing, lazy CSR) equals the

@@ -144,6 +144,20 @@ namespace xskan
             const std::int64_t d = indices[static_cast<std::size_t>(indptr[i + 1]) - 1];
             const auto su = static_cast<std::size_t>(s);
             const auto du = static_cast<std::size_t>(d);
+#if defined(__GNUC__) || defined(__clang__)
+            // the path ends' records are scattered (node ids far apart): fetch a few rows ahead
+            constexpr std::size_t ahead = 16;
+            if (i + ahead < P)
+            {
+                const auto ps = static_cast<std::size_t>(indices[static_cast<std::size_t>(indptr[i + ahead])]);
+                const auto pd = static_cast<std::size_t>(indices[static_cast<std::size_t>(indptr[i + ahead + 1]) - 1]);
+                __builtin_prefetch(cptr + ps * D);
+                __builtin_prefetch(cptr + pd * D);
+                __builtin_prefetch(deg.data() + ps);
+                __builtin_prefetch(deg.data() + pd);
+                __builtin_prefetch(ids.data() + ps);
+            }
+#endif
             t.skeleton_id.push_back(ids[su]);
             t.node_id_src.push_back(s);
             t.node_id_dst.push_back(d);

@@ -63,24 +63,12 @@ namespace xskan
         }
 
         template <int K, bool HEIGHT>
-        void trace_paths_compact_k(const compact_graph& cg, const double* values, traced_paths& out)
+        void trace_paths_compact_k(const compact_graph& cg, const double* values, traced_paths& out,
+                                   std::size_t ends, std::size_t n2)
         {
             const std::size_t n = cg.n;
             const fast_node* nds = cg.nodes.get();
             const std::int32_t* rw = cg.raw.get();
-            std::size_t ends = 0, n2 = 0;
-            for (std::size_t i = 0; i < n; ++i)
-            {
-                const int d = fast_popcount(nds[i].mask);
-                if (d == 2)
-                {
-                    ++n2;
-                }
-                else
-                {
-                    ends += static_cast<std::size_t>(d);
-                }
-            }
             size_traced_paths(out, ends, n2, cg.n_entries);
             std::int64_t* optr = out.indptr.data();
             std::int64_t* oidx = out.indices.data();
@@ -399,7 +387,8 @@ namespace xskan
         }
 
         template <int K>
-        void trace_paths_compact_select(const compact_graph& cg, const double* values, traced_paths& out, bool inter)
+        void trace_paths_compact_select(const compact_graph& cg, const double* values, traced_paths& out, bool inter,
+                                        std::size_t ends, std::size_t n2)
         {
             if (inter)
             {
@@ -408,8 +397,8 @@ namespace xskan
             }
             else
             {
-                cg.value_is_height ? trace_paths_compact_k<K, true>(cg, values, out)
-                                   : trace_paths_compact_k<K, false>(cg, values, out);
+                cg.value_is_height ? trace_paths_compact_k<K, true>(cg, values, out, ends, n2)
+                                   : trace_paths_compact_k<K, false>(cg, values, out, ends, n2);
             }
         }
 
@@ -424,24 +413,22 @@ namespace xskan
          */
         inline void trace_paths_compact(const compact_graph& cg, const double* values, traced_paths& out, int mode = 0)
         {
-            bool inter = mode == 1;
-            if (mode == 0)
+            // path ends (entries of nodes of degree != 2) and degree-2 nodes
+            std::size_t ends = 0, n2 = 0;
+            for (std::size_t i = 0; i < cg.n; ++i)
             {
-                std::size_t ends = 0;
-                for (std::size_t i = 0; i < cg.n; ++i)
-                {
-                    const int d = fast_popcount(cg.nodes[i].mask);
-                    ends += d != 2 ? static_cast<std::size_t>(d) : 0;
-                }
-                inter = cg.n_entries >= 8 * ends;
+                const int d = fast_popcount(cg.nodes[i].mask);
+                ends += d != 2 ? static_cast<std::size_t>(d) : 0;
+                n2 += d == 2 ? 1u : 0u;
             }
+            const bool inter = mode == 1 || (mode == 0 && cg.n_entries >= 8 * ends);
             if (cg.ndim == 2)
             {
-                trace_paths_compact_select<8>(cg, values, out, inter);
+                trace_paths_compact_select<8>(cg, values, out, inter, ends, n2);
             }
             else
             {
-                trace_paths_compact_select<26>(cg, values, out, inter);
+                trace_paths_compact_select<26>(cg, values, out, inter, ends, n2);
             }
         }
     }  // namespace detail

@@ -484,53 +484,81 @@ namespace xskan
             std::unique_ptr<std::int32_t[]> jl(new std::int32_t[N + 1]);
             std::unique_ptr<std::uint32_t[]> jfw(new std::uint32_t[N + 1]);
             std::size_t nj = 0;
-            for (std::size_t i = 0; i < N; ++i)
+            // junction pixels (degree >= 3 before the MST; deg[] is still the raw degree) as bits:
+            // the neighbour test reads this small array instead of the neighbours' records
+            const std::size_t n_jw = (N + 63) / 64;
+            std::unique_ptr<std::uint64_t[]> jbits(new std::uint64_t[n_jw + 1]);
+            std::uint64_t* jb = jbits.get();
+            for (std::size_t w = 0; w < n_jw; ++w)
             {
-                const fast_node& nd = nds[i];
-                if (fast_popcount(nd.raw_mask) < 3)  // junction = degree >= 3 before the MST
+                const std::size_t e = std::min(N, 64 * w + 64);
+                std::uint64_t bw = 0;
+                std::size_t i = 64 * w;
+#if defined(__AVX2__)
+                const __m256i two = _mm256_set1_epi32(2);
+                for (; i + 8 <= e; i += 8)
                 {
-                    continue;
+                    const __m256i dv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(deg + i));
+                    const auto m8 = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(dv, two))));
+                    bw |= static_cast<std::uint64_t>(m8) << (i & 63);
                 }
-                std::uint32_t m = (diag_shortcut || right_shortcut) ? nd.raw_mask : nd.raw_mask & ~low_half;
-                std::size_t ent = static_cast<std::size_t>(nd.ptr) +
-                                  static_cast<std::size_t>(fast_popcount(nd.raw_mask & ~m));
-                std::uint32_t jm = 0;  // offsets of the junction neighbours
-                for (; m; m &= m - 1, ++ent)
+#endif
+                for (; i < e; ++i)
                 {
-                    if (fast_popcount(nds[rw[ent]].raw_mask) >= 3)
-                    {
-                        jm |= m & (~m + 1u);
-                    }
+                    bw |= static_cast<std::uint64_t>(deg[i] >= 3) << (i & 63);
                 }
-                if (NDIM == 2 && (diag_shortcut || right_shortcut))
+                jb[w] = bw;
+            }
+            auto is_junction = [jb](std::int32_t j) {
+                return (jb[static_cast<std::size_t>(j) >> 6] >> (static_cast<std::size_t>(j) & 63)) & 1u;
+            };
+            for (std::size_t w = 0; w < n_jw; ++w)  // junctions in id order
+            {
+                for (std::uint64_t bw = jb[w]; bw; bw &= bw - 1)
                 {
-                    std::uint32_t drop_now = 0;
-                    // offsets (2-D): 1 up, 2 up-right, 3 left, 4 right, 5 down-left, 6 down, 7 down-right
-                    if (diag_shortcut && (jm & (1u << 5)) && (jm & ((1u << 3) | (1u << 6))))
+                    const std::size_t i = 64 * w + static_cast<std::size_t>(fast_ctz64(bw));
+                    const fast_node& nd = nds[i];
+                    std::uint32_t m = (diag_shortcut || right_shortcut) ? nd.raw_mask : nd.raw_mask & ~low_half;
+                    std::size_t ent = static_cast<std::size_t>(nd.ptr) +
+                                      static_cast<std::size_t>(fast_popcount(nd.raw_mask & ~m));
+                    std::uint32_t jm = 0;  // offsets of the junction neighbours
+                    for (; m; m &= m - 1, ++ent)
                     {
-                        drop_now |= 1u << 5;
+                        if (is_junction(rw[ent]))
+                        {
+                            jm |= m & (~m + 1u);
+                        }
                     }
-                    if (diag_shortcut && (jm & (1u << 7)) && (jm & ((1u << 4) | (1u << 6))))
+                    if (NDIM == 2 && (diag_shortcut || right_shortcut))
                     {
-                        drop_now |= 1u << 7;
+                        std::uint32_t drop_now = 0;
+                        // offsets (2-D): 1 up, 2 up-right, 3 left, 4 right, 5 down-left, 6 down, 7 down-right
+                        if (diag_shortcut && (jm & (1u << 5)) && (jm & ((1u << 3) | (1u << 6))))
+                        {
+                            drop_now |= 1u << 5;
+                        }
+                        if (diag_shortcut && (jm & (1u << 7)) && (jm & ((1u << 4) | (1u << 6))))
+                        {
+                            drop_now |= 1u << 7;
+                        }
+                        if (right_shortcut && (jm & (1u << 4)) && (jm & (1u << 1)) && (jm & (1u << 2)))
+                        {
+                            drop_now |= 1u << 4;
+                        }
+                        for (std::uint32_t dm = drop_now; dm; dm &= dm - 1)
+                        {
+                            const int k = fast_ctz(dm);
+                            drop(i, static_cast<std::size_t>(nb_of(i, k)), k);
+                        }
+                        jm &= ~drop_now;
                     }
-                    if (right_shortcut && (jm & (1u << 4)) && (jm & (1u << 1)) && (jm & (1u << 2)))
+                    jm &= ~low_half;
+                    if (jm)
                     {
-                        drop_now |= 1u << 4;
+                        jl[nj] = static_cast<std::int32_t>(i);
+                        jfw[nj] = jm;
+                        ++nj;
                     }
-                    for (std::uint32_t dm = drop_now; dm; dm &= dm - 1)
-                    {
-                        const int k = fast_ctz(dm);
-                        drop(i, static_cast<std::size_t>(nb_of(i, k)), k);
-                    }
-                    jm &= ~drop_now;
-                }
-                jm &= ~low_half;
-                if (jm)
-                {
-                    jl[nj] = static_cast<std::int32_t>(i);
-                    jfw[nj] = jm;
-                    ++nj;
                 }
             }
             if (nj == 0)
