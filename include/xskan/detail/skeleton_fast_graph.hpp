@@ -927,6 +927,16 @@ namespace xskan
                                         back &= ~1u;
                                     }
                                 }
+                                if (back && !(back & (back - 1)))
+                                {
+                                    // one backward neighbour j: join its tree through j's parent (same
+                                    // component, id <= j < i; no find: the forest stays valid and
+                                    // later finds compress)
+                                    const int k = fast_ctz(back);
+                                    lp[i] = lp[rw[static_cast<std::size_t>(nd.ptr) +
+                                                  static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))]];
+                                    back = 0;
+                                }
                                 for (; back; back &= back - 1)
                                 {
                                     const int k = fast_ctz(back);
