@@ -753,6 +753,10 @@ namespace xskan
             values.assign(N, fill);
             double* vptr = values.data();
             std::unique_ptr<fast_node[]> nodes(new fast_node[N + 1]);
+            // degrees before the MST, filled by the sweep (reserved, not zeroed first)
+            auto& degrees = *out.degrees;
+            degrees.clear();
+            degrees.reserve(N);
             std::unique_ptr<std::int32_t[]> lab_parent(out.labels ? new std::int32_t[N + 1] : nullptr);
             std::size_t raw_cap = N * (NDIM == 2 ? 4 : 6) + 64;
             std::unique_ptr<std::int32_t[]> raw(new std::int32_t[raw_cap]);
@@ -859,6 +863,7 @@ namespace xskan
                             nd.raw_mask = mask;
                             nd.mask = mask;
                             nd.ptr = static_cast<std::int32_t>(raw_n);
+                            degrees.push_back(fast_popcount(mask));
                             // neighbour ids in offset order = row by row, left to right: the first set
                             // pixel of a row window is the word's first id + the set bits before column
                             // c - 1; the ids of a window are consecutive (written as three, kept as many
@@ -962,14 +967,6 @@ namespace xskan
             std::int32_t* rw = raw.get();
             fast_node* nds = nodes.get();
 
-            // Degrees before the MST.
-            auto& degrees = *out.degrees;
-            degrees.clear();
-            degrees.reserve(N);  // filled once, not zeroed first
-            for (std::size_t i = 0; i < N; ++i)
-            {
-                degrees.push_back(fast_popcount(nds[i].raw_mask));
-            }
             std::int32_t* deg = degrees.data();
 
             // Junction MST: Kruskal over junction-junction edges in (weight, i, j) order.
