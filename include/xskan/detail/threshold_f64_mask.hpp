@@ -862,12 +862,13 @@ namespace xskan
         /**
          * @brief Row bands of the float64 Sauvola mask for `bands` threads: every band after
          *        the first rebuilds numpy's column sums of the rows above it (four rows per
-         *        pass, about a fifth of the cost of an output row: 0.15-0.21 measured on the
-         *        4000x6000 benchmark), so earlier bands get more rows.
+         *        pass, 2.4-2.6 us per 6000-column row, i.e. 0.15-0.25 of an output row: less at
+         *        large windows, whose rows re-read the input from L3), so earlier bands get more
+         *        rows; 0.25 measured best at w=15 and as good as 0.2 at w=301 (4000x6000, 2 threads).
          */
         inline std::vector<std::size_t> f64_mask_band_bounds(std::size_t rows, std::size_t bands)
         {
-            return band_bounds(rows, bands, 0.2);
+            return band_bounds(rows, bands, 0.25);
         }
 
         /**
