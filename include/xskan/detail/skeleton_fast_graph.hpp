@@ -343,20 +343,6 @@ namespace xskan
 #endif
         }
 
-        /// bits3 with the row given both as words and as bytes (hoisted per row by the sweep).
-        inline std::uint32_t bits3_at(const std::uint64_t* row, const unsigned char* row_bytes, std::size_t c) noexcept
-        {
-#if XSKAN_SKELETONIZE_LITTLE_ENDIAN
-            (void)row;
-            std::uint64_t w;
-            std::memcpy(&w, row_bytes + (c >> 3), 8);
-            return static_cast<std::uint32_t>(w >> (c & 7)) & 7u;
-#else
-            (void)row_bytes;
-            return bits3(row, c);
-#endif
-        }
-
         /**
          * Whether the fast builder can handle this image: ndim 2 or 3, node ids
          * and raw neighbour entries fit in int32 (n_nodes = 0: shape check
@@ -773,7 +759,6 @@ namespace xskan
             };
 
             const std::uint64_t* words0 = bits.words.get();
-            const auto* words0b = reinterpret_cast<const unsigned char*>(words0);
             const std::uint32_t* ws = bits.word_start.get();
             for (std::size_t p = 0; p < P; ++p)
             {
@@ -842,7 +827,7 @@ namespace xskan
 #endif
                             for (int r = 0; r < R; ++r)
                             {
-                                const std::uint32_t t = bits3_at(words0 + ro[r], words0b + 8 * ro[r], c);
+                                const std::uint32_t t = bits3(words0 + ro[r], c);
                                 full |= t << (3 * r);
 #if !defined(__BMI2__)
                                 if (NDIM == 3)
@@ -932,21 +917,23 @@ namespace xskan
                                         back &= ~1u;
                                     }
                                 }
+                                // id of the neighbour at the lowest offset set in m
+                                auto neighbour_at = [&](std::uint32_t m) {
+                                    const int k = fast_ctz(m);
+                                    return rw[static_cast<std::size_t>(nd.ptr) +
+                                              static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))];
+                                };
                                 if (back && !(back & (back - 1)))
                                 {
                                     // one backward neighbour j: join its tree through j's parent (same
                                     // component, id <= j < i; no find: the forest stays valid and
                                     // later finds compress)
-                                    const int k = fast_ctz(back);
-                                    lp[i] = lp[rw[static_cast<std::size_t>(nd.ptr) +
-                                                  static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))]];
+                                    lp[i] = lp[neighbour_at(back)];
                                     back = 0;
                                 }
                                 for (; back; back &= back - 1)
                                 {
-                                    const int k = fast_ctz(back);
-                                    const std::int32_t rn = lfind(rw[static_cast<std::size_t>(nd.ptr) +
-                                                                     static_cast<std::size_t>(fast_popcount(mask & ((1u << k) - 1u)))]);
+                                    const std::int32_t rn = lfind(neighbour_at(back));
                                     if (rn < r)
                                     {
                                         lp[r] = rn;
